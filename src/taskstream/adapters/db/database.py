@@ -1,0 +1,129 @@
+"""The database: engine set-up per dialect, migrations, and units of work."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from taskstream.adapters.db.repositories import (
+    SqlRefreshTokenRepository,
+    SqlTaskRepository,
+    SqlUserRepository,
+)
+
+_MIGRATIONS = "taskstream.adapters.db:migrations"
+
+
+class Database:
+    """One engine and the units of work over it.
+
+    SQLite allows one writer at a time; writers queue on an in-process lock instead of
+    failing with "database is locked", while readers run side by side (WAL).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    def writer(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.dialect, self._write_lock)
+
+    def reader(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.dialect, None)
+
+    async def migrate(self) -> None:
+        """Apply every Alembic migration the database does not have yet."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+class SqlUnitOfWork:
+    """One transaction: every repository shares its connection; leaving without commit rolls back."""
+
+    tasks: SqlTaskRepository
+    users: SqlUserRepository
+    refresh_tokens: SqlRefreshTokenRepository
+
+    def __init__(self, engine: AsyncEngine, dialect: str, lock: asyncio.Lock | None) -> None:
+        self._engine = engine
+        self._dialect = dialect
+        self._lock = lock
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._lock is not None:
+            await self._lock.acquire()
+        try:
+            self._conn = await self._engine.connect()
+            await self._conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        self.tasks = SqlTaskRepository(self._conn, self._dialect)
+        self.users = SqlUserRepository(self._conn)
+        self.refresh_tokens = SqlRefreshTokenRepository(self._conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            await self._conn.close()  # rolls back whatever was not committed
+        finally:
+            self._conn = None
+            if self._lock is not None:
+                self._lock.release()
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()

@@ -1,0 +1,124 @@
+"""The SQL schema, shared by SQLite and PostgreSQL; Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("family", String(36), nullable=False, index=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    # An integer key gives SQLite's FTS5 index a stable rowid and keyset pages a tie-break.
+    Column(
+        "seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("owner_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("priority", SmallInteger(), nullable=False),
+    Column("tags", JSON(), nullable=False),
+    Column("due_date", Date(), nullable=True),
+    Column("due_time", Time(), nullable=True),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("timezone", String(64), nullable=False),
+    Column("reminders", JSON(), nullable=False),
+    Column("recurrence_rule", String(500), nullable=True),
+    Column("recurrence_anchor", String(16), nullable=True),
+    Column("recurrence_start", DateTime(timezone=False), nullable=True),
+    Column("series_id", String(36), nullable=True),
+    Column("occurrence", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("version", Integer(), nullable=False),
+    Index("ix_tasks_owner_status_due", "owner_id", "status", "due_at"),
+    Index("ix_tasks_owner_created", "owner_id", "created_at"),
+    Index("ix_tasks_owner_updated", "owner_id", "updated_at"),
+    Index("ix_tasks_owner_series", "owner_id", "series_id"),
+)
+
+task_tags = Table(
+    "task_tags",
+    metadata,
+    Column(
+        "task_seq",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("tasks.seq", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag", String(40), primary_key=True),
+    Column("owner_id", String(36), nullable=False),
+    Index("ix_task_tags_owner_tag", "owner_id", "tag"),
+)

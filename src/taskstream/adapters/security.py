@@ -1,0 +1,79 @@
+"""Password hashing (argon2id) and access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+import jwt
+from argon2 import PasswordHasher as _Argon2
+from argon2 import exceptions as argon2_errors
+
+from taskstream.app.ports import Principal
+from taskstream.domain.errors import Unauthorized
+
+
+class Argon2PasswordHasher:
+    """argon2id with OWASP's parameters: 19 MiB, 2 iterations, 1 lane.
+
+    Hashing takes tens of milliseconds of CPU, so it runs in a worker thread.
+    """
+
+    def __init__(self) -> None:
+        self._hasher = _Argon2(time_cost=2, memory_cost=19_456, parallelism=1)
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return bool(self._hasher.verify(password_hash, password))
+            except (argon2_errors.VerificationError, argon2_errors.InvalidHashError):
+                return False
+
+        return await anyio.to_thread.run_sync(check)
+
+
+class JwtTokens:
+    """Issues and checks access tokens: the algorithm is pinned, iss/aud/exp are required."""
+
+    ALGORITHM = "HS256"
+
+    def __init__(self, secret: str, issuer: str, audience: str, lifetime: timedelta) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self.lifetime = lifetime
+
+    def issue(self, principal: Principal, now: datetime, token_id: str) -> str:
+        claims: dict[str, Any] = {
+            "sub": principal.user_id,
+            "tz": principal.timezone,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime,
+            "jti": token_id,
+        }
+        return jwt.encode(claims, self._secret, algorithm=self.ALGORITHM)
+
+    def check(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self.ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized(
+                "Your access token has expired; refresh it or log in again.", code="token_expired"
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("This access token is not valid.", code="token_invalid") from exc
+        return Principal(str(claims["sub"]), str(claims.get("tz", "UTC")))

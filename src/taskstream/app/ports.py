@@ -1,0 +1,134 @@
+"""The ports the use cases talk to. Each has a real adapter in `taskstream.adapters`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from taskstream.app.queries import Page, TagCount, TaskQuery
+from taskstream.domain.tasks import Task
+from taskstream.domain.users import User
+
+IdFactory = Callable[[], str]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware (UTC)."""
+        ...
+
+
+class TaskRepository(Protocol):
+    async def add(self, task: Task) -> None: ...
+
+    async def get(self, owner_id: str, task_id: str) -> Task | None:
+        """The task if it exists and belongs to `owner_id`; None otherwise."""
+        ...
+
+    async def save(self, task: Task, expected_version: int) -> bool:
+        """Store `task` if its stored version is still `expected_version`."""
+        ...
+
+    async def delete(self, owner_id: str, task_id: str) -> bool: ...
+
+    async def find(self, owner_id: str, query: TaskQuery, now: datetime) -> Page: ...
+
+    async def tag_counts(self, owner_id: str) -> list[TagCount]: ...
+
+    async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[str]:
+        """Rename a tag on every task of the owner; the ids of the tasks changed."""
+        ...
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user; raises EmailTaken when the address is in use."""
+        ...
+
+    async def by_email(self, email: str) -> User | None: ...
+
+    async def by_id(self, user_id: str) -> User | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    token_hash: str
+    user_id: str
+    family: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def get(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def revoke(self, token_hash: str, now: datetime) -> bool:
+        """Revoke one token; False if it was already revoked."""
+        ...
+
+    async def revoke_family(self, family: str, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: all of it commits, or none of it."""
+
+    @property
+    def tasks(self) -> TaskRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who an access token speaks for."""
+
+    user_id: str
+    timezone: str
+
+
+class TokenIssuer(Protocol):
+    """Short-lived access tokens."""
+
+    @property
+    def lifetime(self) -> timedelta: ...
+
+    def issue(self, principal: Principal, now: datetime, token_id: str) -> str: ...
+
+    def check(self, token: str) -> Principal:
+        """Who the token was issued to; raises Unauthorized when it is not valid."""
+        ...
+
+
+def token_digest(token: str) -> str:
+    """Refresh tokens are stored only as their SHA-256, never in the clear."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...

@@ -1,0 +1,115 @@
+"""Task use cases. Each takes the owner it acts for: no query ever crosses users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from taskstream.app.ports import Clock, IdFactory, UnitOfWork, UnitOfWorkFactory
+from taskstream.app.queries import Page, TagCount, TaskQuery
+from taskstream.domain.errors import NotFound, PreconditionFailed, Problems
+from taskstream.domain.tasks import NewTask, Task, TaskChanges, clean_tag, create_task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskService:
+    """The task use cases, wired to their ports once by the composition root."""
+
+    writer: UnitOfWorkFactory
+    reader: UnitOfWorkFactory
+    clock: Clock
+    new_id: IdFactory
+    default_timezone: str
+
+    async def create(self, owner_id: str, draft: NewTask, timezone: str | None = None) -> Task:
+        if draft.timezone is None and timezone is not None:
+            draft = replace(draft, timezone=timezone)
+        task = create_task(
+            draft,
+            task_id=self.new_id(),
+            owner_id=owner_id,
+            default_timezone=self.default_timezone,
+            now=self.clock.now(),
+        )
+        async with self.writer() as uow:
+            await uow.tasks.add(task)
+            await uow.commit()
+        return task
+
+    async def get(self, owner_id: str, task_id: str) -> Task:
+        async with self.reader() as uow:
+            return _found(await uow.tasks.get(owner_id, task_id), task_id)
+
+    async def find(self, owner_id: str, query: TaskQuery) -> Page:
+        async with self.reader() as uow:
+            return await uow.tasks.find(owner_id, query, self.clock.now())
+
+    async def update(
+        self, owner_id: str, task_id: str, changes: TaskChanges, if_version: int | None = None
+    ) -> Task:
+        async with self.writer() as uow:
+            task = _found(await uow.tasks.get(owner_id, task_id), task_id)
+            _check_version(task, if_version)
+            if task.apply(changes, self.clock.now()):
+                await self._save(uow, task)
+            return task
+
+    async def complete(self, owner_id: str, task_id: str, if_version: int | None = None) -> Task:
+        async with self.writer() as uow:
+            task = _found(await uow.tasks.get(owner_id, task_id), task_id)
+            _check_version(task, if_version)
+            if task.complete(self.clock.now()):
+                await self._save(uow, task)
+            return task
+
+    async def reopen(self, owner_id: str, task_id: str, if_version: int | None = None) -> Task:
+        async with self.writer() as uow:
+            task = _found(await uow.tasks.get(owner_id, task_id), task_id)
+            _check_version(task, if_version)
+            if task.reopen(self.clock.now()):
+                await self._save(uow, task)
+            return task
+
+    async def delete(self, owner_id: str, task_id: str, if_version: int | None = None) -> None:
+        async with self.writer() as uow:
+            task = _found(await uow.tasks.get(owner_id, task_id), task_id)
+            _check_version(task, if_version)
+            await uow.tasks.delete(owner_id, task_id)
+            await uow.commit()
+
+    async def tags(self, owner_id: str) -> list[TagCount]:
+        async with self.reader() as uow:
+            return await uow.tasks.tag_counts(owner_id)
+
+    async def rename_tag(self, owner_id: str, old: str, new: str) -> list[str]:
+        problems = Problems()
+        old_tag = clean_tag(old, problems, "tag")
+        new_tag = clean_tag(new, problems, "name")
+        problems.raise_if_any()
+        async with self.writer() as uow:
+            changed = await uow.tasks.rename_tag(owner_id, old_tag, new_tag, self.clock.now())
+            if not changed:
+                raise NotFound(f"You have no task tagged '{old_tag}'.", code="tag_not_found")
+            await uow.commit()
+            return changed
+
+    @staticmethod
+    async def _save(uow: UnitOfWork, task: Task) -> None:
+        if not await uow.tasks.save(task, task.version):
+            raise PreconditionFailed(
+                "The task changed while this request ran; fetch it and try again."
+            )
+        await uow.commit()
+
+
+def _found(task: Task | None, task_id: str) -> Task:
+    if task is None:
+        raise NotFound(f"There is no task {task_id}.", code="task_not_found")
+    return task
+
+
+def _check_version(task: Task, if_version: int | None) -> None:
+    if if_version is not None and if_version != task.version:
+        raise PreconditionFailed(
+            f"The task is at version {task.version}, not {if_version}: "
+            "fetch it again and re-apply your change."
+        )

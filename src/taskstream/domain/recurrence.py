@@ -1,0 +1,235 @@
+"""Recurrence rules (RFC 5545 RRULE) and the arithmetic of the next occurrence.
+
+Rules are evaluated in the owner's wall-clock time, so "every day at 09:00" stays at
+09:00 across daylight-saving changes; a wall-clock time that does not exist on a given
+day (the spring-forward gap) resolves to the instant an hour later, as zoneinfo does.
+
+Month ends: a MONTHLY (or YEARLY) rule that takes its day from the start date clamps
+to the last day of shorter months, so a series started on 31 January falls on 28 or
+29 February, 31 March, 30 April. An explicit ``BYMONTHDAY=31`` keeps its RFC 5545
+meaning: months without a 31st are skipped. ``BYMONTHDAY=-1`` means "the last day".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+from taskstream.domain.errors import ValidationFailed
+
+_ALLOWED_FREQ = {"HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+_ALLOWED_PARTS = {
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYSETPOS",
+    "BYHOUR",
+    "BYMINUTE",
+    "WKST",
+}
+_DAY_PARTS = {"BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
+_UNTIL = re.compile(r"^(\d{8})(T(\d{6})(Z?))?$")
+_WHOLE = re.compile(r"[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
+_SIGNED = re.compile(r"[+-]?[0-9]{1,3}")
+_BY_RANGE = {
+    "BYMONTH": (1, 12),
+    "BYMONTHDAY": (-31, 31),
+    "BYYEARDAY": (-366, 366),
+    "BYWEEKNO": (-53, 53),
+}
+MAX_COUNT = 10_000
+_FIELD = "recurrence.rule"
+_DAY = timedelta(days=1)
+
+
+class RecurrenceAnchor(StrEnum):
+    """What the next occurrence is computed from."""
+
+    DUE = "due"
+    """The rule's own calendar: missed occurrences are skipped forward."""
+    COMPLETION = "completion"
+    """The moment the previous occurrence was completed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A normalised RRULE (no ``RRULE:`` prefix, no DTSTART) and its anchor.
+
+    ``start`` is the wall-clock due of the series' first occurrence; it gives the rule
+    its DTSTART, so COUNT and month-end clamping follow the series, not the latest task.
+    """
+
+    rule: str
+    anchor: RecurrenceAnchor
+    start: datetime
+
+    @property
+    def parts(self) -> dict[str, str]:
+        return dict(part.split("=", 1) for part in self.rule.split(";"))
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """The wall-clock due of the next occurrence and its 1-based number in the series."""
+
+    due: datetime
+    number: int
+
+
+def parse_rule(text: str) -> str:
+    """Validate an RRULE and return it normalised (upper case, canonical order)."""
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[len("RRULE:") :]
+    if not body:
+        raise ValidationFailed.of(_FIELD, "rule_empty", "The recurrence rule is empty.")
+    parts: dict[str, str] = {}
+    for raw in body.split(";"):
+        if "=" not in raw:
+            raise ValidationFailed.of(
+                _FIELD, "rule_invalid", f"'{raw}' is not a NAME=VALUE part of an RRULE."
+            )
+        name, value = (piece.strip().upper() for piece in raw.split("=", 1))
+        if name == "DTSTART":
+            raise ValidationFailed.of(
+                _FIELD, "rule_invalid", "Leave DTSTART out: the series starts at the due date."
+            )
+        if name not in _ALLOWED_PARTS:
+            raise ValidationFailed.of(_FIELD, "rule_invalid", f"Unsupported RRULE part {name}.")
+        if name in parts:
+            raise ValidationFailed.of(_FIELD, "rule_invalid", f"RRULE part {name} is repeated.")
+        parts[name] = value
+    freq = parts.get("FREQ")
+    if freq is None:
+        raise ValidationFailed.of(_FIELD, "rule_invalid", "An RRULE needs FREQ, e.g. FREQ=DAILY.")
+    if freq not in _ALLOWED_FREQ:
+        raise ValidationFailed.of(
+            _FIELD,
+            "rule_invalid",
+            f"FREQ={freq} is not supported; use one of {', '.join(sorted(_ALLOWED_FREQ))}.",
+        )
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise ValidationFailed.of(
+            _FIELD, "rule_invalid", "An RRULE may end with COUNT or with UNTIL, not both."
+        )
+    if "COUNT" in parts and not (
+        _WHOLE.fullmatch(parts["COUNT"]) and 1 <= int(parts["COUNT"]) <= MAX_COUNT
+    ):
+        raise ValidationFailed.of(
+            _FIELD, "rule_invalid", f"COUNT must be a whole number from 1 to {MAX_COUNT}."
+        )
+    if "INTERVAL" in parts and not (
+        _WHOLE.fullmatch(parts["INTERVAL"]) and int(parts["INTERVAL"]) >= 1
+    ):
+        raise ValidationFailed.of(_FIELD, "rule_invalid", "INTERVAL must be a whole number ≥ 1.")
+    for name in sorted(_BY_RANGE.keys() & parts.keys()):
+        # dateutil accepts these out of range, and the rule then never (or wrongly) occurs.
+        low, high = _BY_RANGE[name]
+        if not all(
+            _SIGNED.fullmatch(value) and int(value) != 0 and low <= int(value) <= high
+            for value in parts[name].split(",")
+        ):
+            raise ValidationFailed.of(
+                _FIELD,
+                "rule_invalid",
+                f"{name} must list whole numbers from {low} to {high} (not 0).",
+            )
+    if "UNTIL" in parts and not _UNTIL.match(parts["UNTIL"]):
+        raise ValidationFailed.of(
+            _FIELD, "rule_invalid", "UNTIL must look like 20261231 or 20261231T235959Z."
+        )
+    ordered = ["FREQ", *sorted(name for name in parts if name != "FREQ")]
+    normalised = ";".join(f"{name}={parts[name]}" for name in ordered)
+    try:  # let dateutil judge the values (BYDAY=XX, BYHOUR=25, ...)
+        _build(normalised, datetime(2000, 1, 1), ZoneInfo("UTC"))  # noqa: DTZ001
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed.of(_FIELD, "rule_invalid", f"Invalid RRULE: {exc}.") from exc
+    return normalised
+
+
+def _until_local(value: str, tz: ZoneInfo) -> str:
+    """UNTIL in the rule's floating wall-clock time (dateutil needs it naive here)."""
+    match = _UNTIL.match(value)
+    assert match is not None
+    day, _, clock, zulu = match.groups()
+    if clock is None:
+        return f"{day}T235959"
+    if zulu:
+        moment = datetime.strptime(day + clock, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        return moment.astimezone(tz).strftime("%Y%m%dT%H%M%S")
+    return f"{day}T{clock}"
+
+
+def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, drop_count: bool = False) -> rrule:
+    parts = dict(part.split("=", 1) for part in rule.split(";"))
+    if drop_count:
+        parts.pop("COUNT", None)
+    if "UNTIL" in parts:
+        parts["UNTIL"] = _until_local(parts["UNTIL"], tz)
+    if not _DAY_PARTS & parts.keys() and dtstart.day > 28:
+        # Take the day from the start, clamped to the month's last day.
+        if parts["FREQ"] == "MONTHLY":
+            parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
+            parts["BYSETPOS"] = "-1"
+        elif parts["FREQ"] == "YEARLY" and "BYMONTH" not in parts:
+            parts["BYMONTH"] = str(dtstart.month)
+            parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
+            parts["BYSETPOS"] = "-1"
+    text = ";".join(f"{k}={v}" for k, v in parts.items())
+    built = rrulestr(text, dtstart=dtstart, cache=False)
+    assert isinstance(built, rrule)
+    return built
+
+
+def wall_clock_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """The instant of a naive wall-clock time in `tz` (gaps resolve forward)."""
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def next_occurrence(
+    recurrence: Recurrence,
+    *,
+    current_due: datetime,
+    all_day: bool,
+    current_number: int,
+    completed_at: datetime,
+    tz: ZoneInfo,
+) -> Occurrence | None:
+    """The occurrence that follows one completed at `completed_at`, or None if the rule ended.
+
+    `current_due` and the returned due are naive wall-clock times in `tz` (midnight for
+    all-day dues, which fall due at the end of their day).
+    """
+    completed_local = completed_at.astimezone(tz).replace(tzinfo=None)
+    if recurrence.anchor is RecurrenceAnchor.COMPLETION:
+        count = recurrence.parts.get("COUNT")
+        if count is not None and current_number >= int(count):
+            return None
+        clock = time(0) if all_day else current_due.time()
+        base = datetime.combine(completed_local.date(), clock)
+        nxt = _build(recurrence.rule, base, tz, drop_count=True).after(base)
+        return None if nxt is None else Occurrence(nxt, current_number + 1)
+
+    rule = _build(recurrence.rule, recurrence.start, tz)
+    # Skip forward over occurrences already past: an all-day one is still upcoming
+    # until its day ends, a timed one until its moment.
+    if all_day:
+        horizon = max(current_due, datetime.combine(completed_local.date(), time(0)) - _DAY)
+    else:
+        horizon = max(current_due, completed_local)
+    nxt = rule.after(horizon)
+    if nxt is None:
+        return None
+    number = sum(1 for _ in rule.between(recurrence.start, nxt, inc=True))
+    return Occurrence(nxt, number)

@@ -1,0 +1,63 @@
+"""Dependencies of the routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from taskstream.app.ports import Principal
+from taskstream.bootstrap import Container
+from taskstream.domain.errors import Unauthorized, ValidationFailed
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from `auth-login`.")
+
+
+def _principal(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized(
+            "Log in first and send the access token as 'Authorization: Bearer <token>'.",
+            code="not_authenticated",
+        )
+    return container.auth.authenticate(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description='The task\'s ETag, e.g. "3": the change applies only at that version.'),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match)
+    if found is None:
+        raise ValidationFailed.of(
+            "If-Match", "if_match_invalid", 'If-Match takes the ETag of the task, such as "3".'
+        )
+    return int(found.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,257 @@
+"""Request and response bodies of the HTTP API, in families (Create, Update, Public)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from taskstream.domain.errors import Problems, ValidationFailed
+from taskstream.domain.recurrence import RecurrenceAnchor
+from taskstream.domain.tasks import (
+    REMINDER_BEFORE_MAX,
+    Due,
+    NewTask,
+    Priority,
+    Reminder,
+    Status,
+    Task,
+    TaskChanges,
+)
+from taskstream.domain.users import User
+
+# Generous outer bounds; the domain gives the precise rule and its message.
+_Title = Annotated[str, Field(max_length=1_000, examples=["Buy milk"])]
+_Description = Annotated[str, Field(max_length=20_000)]
+_Tags = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=100)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReminderIn(_In):
+    """Exactly one of `at` (an absolute moment) or `minutes_before` (the due moment)."""
+
+    at: AwareDatetime | None = None
+    minutes_before: int | None = Field(default=None, ge=0, le=REMINDER_BEFORE_MAX)
+
+    def to_domain(self) -> Reminder:
+        return Reminder(at=self.at, minutes_before=self.minutes_before)
+
+
+class RecurrenceIn(_In):
+    rule: str = Field(max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE"])
+    anchor: RecurrenceAnchor = RecurrenceAnchor.DUE
+
+
+class TaskCreate(_In):
+    title: _Title
+    description: _Description = ""
+    priority: Priority = Priority.NONE
+    tags: _Tags = Field(default_factory=list)
+    due_date: date | None = None
+    due_time: time | None = Field(default=None, description="Empty for an all-day task.")
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA zone; defaults to the user's."
+    )
+    reminders: list[ReminderIn] = Field(default_factory=list, max_length=50)
+    recurrence: RecurrenceIn | None = None
+
+    def to_domain(self) -> NewTask:
+        if self.due_date is None and self.due_time is not None:
+            raise ValidationFailed.of(
+                "due_time", "due_time_needs_date", "A due time needs a due date."
+            )
+        return NewTask(
+            title=self.title,
+            description=self.description,
+            priority=self.priority,
+            tags=self.tags,
+            due=None if self.due_date is None else Due(self.due_date, self.due_time),
+            timezone=self.timezone,
+            reminders=tuple(r.to_domain() for r in self.reminders),
+            recurrence_rule=self.recurrence.rule if self.recurrence else None,
+            recurrence_anchor=(self.recurrence.anchor if self.recurrence else RecurrenceAnchor.DUE),
+        )
+
+
+class TaskUpdate(_In):
+    """Only the fields present change; `null` clears a field that may be empty."""
+
+    title: _Title | None = None
+    description: _Description | None = None
+    priority: Priority | None = None
+    tags: _Tags | None = None
+    due_date: date | None = None
+    due_time: time | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    reminders: list[ReminderIn] | None = Field(default=None, max_length=50)
+    recurrence: RecurrenceIn | None = None
+
+    def to_domain(self) -> TaskChanges:
+        given = self.model_fields_set
+        problems = Problems()
+        changes: dict[str, Any] = {}
+        for name in ("title", "description", "priority", "tags", "timezone", "reminders"):
+            if name in given:
+                value = getattr(self, name)
+                if value is None:
+                    problems.add(name, "required", f"{name} cannot be null; leave it out instead.")
+                elif name == "tags":
+                    changes[name] = frozenset(value)
+                elif name == "reminders":
+                    changes[name] = tuple(r.to_domain() for r in value)
+                else:
+                    changes[name] = value
+        for name in ("due_date", "due_time"):
+            if name in given:
+                changes[name] = getattr(self, name)
+        if "recurrence" in given:
+            changes["recurrence_rule"] = self.recurrence.rule if self.recurrence else None
+            if self.recurrence is not None:
+                changes["recurrence_anchor"] = self.recurrence.anchor
+        problems.raise_if_any()
+        return TaskChanges(**changes)
+
+
+class ReminderPublic(BaseModel):
+    at: datetime | None
+    minutes_before: int | None
+    remind_at: datetime | None = Field(description="When the reminder fires (UTC).")
+
+
+class RecurrencePublic(BaseModel):
+    rule: str
+    anchor: RecurrenceAnchor
+
+
+class TaskPublic(BaseModel):
+    id: str
+    title: str
+    description: str
+    status: Status
+    priority: Priority
+    tags: list[str]
+    due_date: date | None
+    due_time: time | None
+    due_at: datetime | None = Field(description="The moment the task falls due (UTC).")
+    timezone: str
+    overdue: bool
+    reminders: list[ReminderPublic]
+    recurrence: RecurrencePublic | None
+    series_id: str | None
+    occurrence: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, task: Task, now: datetime) -> TaskPublic:
+        due_at = task.due_at
+        return cls(
+            id=task.id,
+            title=task.title,
+            description=task.description,
+            status=task.status,
+            priority=task.priority,
+            tags=sorted(task.tags),
+            due_date=task.due.date if task.due else None,
+            due_time=task.due.time if task.due else None,
+            due_at=due_at,
+            timezone=task.timezone,
+            overdue=task.is_overdue(now),
+            reminders=[
+                ReminderPublic(at=r.at, minutes_before=r.minutes_before, remind_at=r.moment(due_at))
+                for r in task.reminders
+            ],
+            recurrence=(
+                RecurrencePublic(rule=task.recurrence.rule, anchor=task.recurrence.anchor)
+                if task.recurrence
+                else None
+            ),
+            series_id=task.series_id,
+            occurrence=task.occurrence,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            completed_at=task.completed_at,
+            version=task.version,
+        )
+
+
+class TasksPublic(BaseModel):
+    data: list[TaskPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class TagPublic(BaseModel):
+    name: str
+    count: int
+
+
+class TagsPublic(BaseModel):
+    data: list[TagPublic]
+
+
+class TagRename(_In):
+    name: str = Field(max_length=100, description="The tag's new name.")
+
+
+class TagRenamed(BaseModel):
+    name: str
+    tasks: int = Field(description="How many tasks were changed.")
+
+
+class SignUp(_In):
+    email: str = Field(max_length=320, examples=["ada@example.com"])
+    password: str = Field(max_length=1_000)
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
+
+
+class LogIn(_In):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1_000)
+
+
+class RefreshIn(_In):
+    refresh_token: str = Field(max_length=200)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the scheme's name, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class UserPublic(BaseModel):
+    id: str
+    email: str
+    timezone: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(id=user.id, email=user.email, timezone=user.timezone, created_at=user.created_at)
+
+
+class FieldError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable `code` and per-field `errors`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None

@@ -1,0 +1,174 @@
+"""Tasks and tags: every route acts for the authenticated user only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from taskstream.app.queries import Order, SortKey, TaskQuery, decode_cursor, encode_cursor
+from taskstream.domain.tasks import Priority, Status
+from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, IfMatch, etag
+from taskstream.entrypoints.api.schemas import (
+    Problem,
+    TagPublic,
+    TagRename,
+    TagRenamed,
+    TagsPublic,
+    TaskCreate,
+    TaskPublic,
+    TasksPublic,
+    TaskUpdate,
+)
+
+PAGE_MAX = 200
+
+router = APIRouter(tags=["tasks"])
+_ONE: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem},
+    404: {"model": Problem, "description": "No such task among yours."},
+}
+_CHANGE: dict[int | str, dict[str, Any]] = {
+    **_ONE,
+    412: {"model": Problem, "description": "If-Match names an old version."},
+}
+
+
+@router.post(
+    "/tasks",
+    name="create",
+    status_code=status.HTTP_201_CREATED,
+    responses={401: {"model": Problem}, 422: {"model": Problem}},
+)
+async def create_task(
+    body: TaskCreate, principal: CurrentUser, container: ContainerDep, response: Response
+) -> TaskPublic:
+    task = await container.tasks.create(principal.user_id, body.to_domain(), principal.timezone)
+    response.headers["ETag"] = etag(task.version)
+    response.headers["Location"] = f"/api/v1/tasks/{task.id}"
+    return TaskPublic.of(task, container.clock.now())
+
+
+@router.get("/tasks", name="list", responses={401: {"model": Problem}, 422: {"model": Problem}})
+async def list_tasks(
+    principal: CurrentUser,
+    container: ContainerDep,
+    status: Status | None = None,
+    priority: Annotated[list[Priority] | None, Query(description="One or several.")] = None,
+    tags_all: Annotated[list[str] | None, Query(description="Tasks with all of these.")] = None,
+    tags_any: Annotated[list[str] | None, Query(description="Tasks with any of these.")] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="due_at < this")] = None,
+    due_after: Annotated[AwareDatetime | None, Query(description="due_at ≥ this")] = None,
+    overdue: bool | None = None,
+    no_due: bool | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in title or description.")
+    ] = None,
+    sort: SortKey = SortKey.CREATED,
+    order: Order = Order.ASC,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> TasksPublic:
+    query = TaskQuery(
+        status=status,
+        priorities=frozenset(priority or ()),
+        tags_all=frozenset(t.strip().lower() for t in tags_all or ()),
+        tags_any=frozenset(t.strip().lower() for t in tags_any or ()),
+        due_before=due_before,
+        due_after=due_after,
+        overdue=overdue,
+        no_due=no_due,
+        search=q if q and q.strip() else None,
+        sort=sort,
+        order=order,
+        limit=limit,
+    )
+    if cursor:
+        query = replace(query, after=decode_cursor(cursor, query))
+    page = await container.tasks.find(principal.user_id, query)
+    now = container.clock.now()
+    return TasksPublic(
+        data=[TaskPublic.of(task, now) for task in page.tasks],
+        next_cursor=encode_cursor(query, page.next_after) if page.next_after else None,
+    )
+
+
+@router.get("/tasks/{task_id}", name="read", responses=_ONE)
+async def read_task(
+    task_id: str, principal: CurrentUser, container: ContainerDep, response: Response
+) -> TaskPublic:
+    task = await container.tasks.get(principal.user_id, task_id)
+    response.headers["ETag"] = etag(task.version)
+    return TaskPublic.of(task, container.clock.now())
+
+
+@router.patch("/tasks/{task_id}", name="update", responses={**_CHANGE, 422: {"model": Problem}})
+async def update_task(
+    task_id: str,
+    body: TaskUpdate,
+    principal: CurrentUser,
+    container: ContainerDep,
+    if_version: IfMatch,
+    response: Response,
+) -> TaskPublic:
+    task = await container.tasks.update(principal.user_id, task_id, body.to_domain(), if_version)
+    response.headers["ETag"] = etag(task.version)
+    return TaskPublic.of(task, container.clock.now())
+
+
+@router.post("/tasks/{task_id}/complete", name="complete", responses=_CHANGE)
+async def complete_task(
+    task_id: str,
+    principal: CurrentUser,
+    container: ContainerDep,
+    if_version: IfMatch,
+    response: Response,
+) -> TaskPublic:
+    task = await container.tasks.complete(principal.user_id, task_id, if_version)
+    response.headers["ETag"] = etag(task.version)
+    return TaskPublic.of(task, container.clock.now())
+
+
+@router.post("/tasks/{task_id}/reopen", name="reopen", responses=_CHANGE)
+async def reopen_task(
+    task_id: str,
+    principal: CurrentUser,
+    container: ContainerDep,
+    if_version: IfMatch,
+    response: Response,
+) -> TaskPublic:
+    task = await container.tasks.reopen(principal.user_id, task_id, if_version)
+    response.headers["ETag"] = etag(task.version)
+    return TaskPublic.of(task, container.clock.now())
+
+
+@router.delete(
+    "/tasks/{task_id}", name="delete", status_code=status.HTTP_204_NO_CONTENT, responses=_CHANGE
+)
+async def delete_task(
+    task_id: str, principal: CurrentUser, container: ContainerDep, if_version: IfMatch
+) -> None:
+    await container.tasks.delete(principal.user_id, task_id, if_version)
+
+
+tags = APIRouter(tags=["tags"])
+
+
+@tags.get("/tags", name="list", responses={401: {"model": Problem}})
+async def list_tags(principal: CurrentUser, container: ContainerDep) -> TagsPublic:
+    counts = await container.tasks.tags(principal.user_id)
+    return TagsPublic(data=[TagPublic(name=c.name, count=c.count) for c in counts])
+
+
+@tags.patch(
+    "/tags/{tag}",
+    name="rename",
+    responses={401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
+)
+async def rename_tag(
+    tag: str, body: TagRename, principal: CurrentUser, container: ContainerDep
+) -> TagRenamed:
+    changed = await container.tasks.rename_tag(principal.user_id, tag, body.name)
+    return TagRenamed(name=body.name.strip().lower(), tasks=len(changed))

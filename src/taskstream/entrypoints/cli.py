@@ -1,0 +1,278 @@
+"""The `taskstream` command: run the system, manage it, and use it as a person would."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from taskstream.settings import Settings
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+user_app = typer.Typer(help="Manage accounts directly in the database.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Your tasks, through the API.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(tasks_app, name="tasks")
+console = Console()
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the embedded shape: the whole system in one process, on one port."""
+    from taskstream.bootstrap import build
+    from taskstream.entrypoints.api.app import create_app
+    from taskstream.entrypoints.server import serve
+
+    settings = Settings()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"taskstream on http://{host}:{port} (API docs: /api/v1/docs)")
+    serve(create_app(build(settings)), host, port)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    from taskstream.adapters.db.database import Database
+
+    async def run() -> None:
+        database = Database(Settings().sqlalchemy_url())
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    console.print("[green]Database is up to date.[/green]")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    password: Annotated[
+        str | None, typer.Option(help="Asked for when not given (or TASKSTREAM_PASSWORD).")
+    ] = None,
+) -> None:
+    """Create an account."""
+    from taskstream.bootstrap import build
+    from taskstream.domain.errors import DomainError
+
+    secret = password or os.environ.get("TASKSTREAM_PASSWORD") or getpass.getpass("Password: ")
+
+    async def run() -> str:
+        container = build(Settings())
+        try:
+            await container.database.migrate()
+            user = await container.auth.sign_up(email, secret, timezone)
+            return user.id
+        finally:
+            await container.database.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except DomainError as exc:
+        _fail(exc.message)
+    console.print(f"Created {email} ({user_id}).")
+
+
+# --- talking to the API ------------------------------------------------------------------
+
+
+def _credentials_path() -> Path:
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "taskstream" / "credentials.json"
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1)
+
+
+class _Api:
+    """An API client that keeps its tokens on disk and refreshes them when they expire."""
+
+    def __init__(self) -> None:
+        self.url = Settings().api_url.rstrip("/")
+        self.http = httpx.Client(base_url=f"{self.url}/api/v1", timeout=30)
+        path = _credentials_path()
+        self.saved: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def save(self, tokens: dict[str, Any]) -> None:
+        path = _credentials_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.saved[self.url] = tokens
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(self.saved))
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        tokens = self.saved.get(self.url)
+        if tokens is None:
+            _fail("Log in first: taskstream login EMAIL")
+        response = self._send(method, path, tokens["access_token"], **kwargs)
+        if response.status_code == 401:
+            refreshed = self.http.post(
+                "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            )
+            if refreshed.status_code != 200:
+                _fail("Your session has ended: taskstream login EMAIL")
+            self.save(refreshed.json())
+            response = self._send(method, path, refreshed.json()["access_token"], **kwargs)
+        return _body(response)
+
+    def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(
+                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+            )
+        except httpx.TransportError:
+            _fail(f"No taskstream answers at {self.url}; start it with: taskstream up")
+
+
+def _body(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        problem = response.json()
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or [])
+        _fail(problem.get("detail", response.text) + (f" ({details})" if details else ""))
+    return response.json() if response.content else None
+
+
+@app.command()
+def login(
+    email: str,
+    password: Annotated[str | None, typer.Option(help="Asked for when not given.")] = None,
+) -> None:
+    """Log in and keep the tokens for the other commands."""
+    api = _Api()
+    secret = password or os.environ.get("TASKSTREAM_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        response = api.http.post("/auth/login", json={"email": email, "password": secret})
+    except httpx.TransportError:
+        _fail(f"No taskstream answers at {api.url}; start it with: taskstream up")
+    api.save(_body(response))
+    console.print(f"Logged in as {email}.")
+
+
+@app.command()
+def logout() -> None:
+    """Forget the saved tokens and end the session on the server."""
+    api = _Api()
+    tokens = api.saved.pop(api.url, None)
+    if tokens is not None:
+        api.http.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+        _credentials_path().write_text(json.dumps(api.saved))
+    console.print("Logged out.")
+
+
+def _parse_due(text: str) -> dict[str, str]:
+    """'2026-12-01' (all day) or '2026-12-01 17:30'."""
+    try:
+        if " " in text.strip() or "T" in text:
+            moment = datetime.fromisoformat(text.strip())
+            return {"due_date": moment.date().isoformat(), "due_time": moment.strftime("%H:%M")}
+        return {"due_date": date.fromisoformat(text.strip()).isoformat()}
+    except ValueError:
+        _fail(f"'{text}' is not a due date like 2026-12-01 or 2026-12-01 17:30.")
+
+
+@tasks_app.command("add")
+def tasks_add(
+    title: str,
+    due: Annotated[str | None, typer.Option(help="2026-12-01 or '2026-12-01 17:30'.")] = None,
+    priority: Annotated[str, typer.Option(help="none, low, medium, high or urgent.")] = "none",
+    tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
+    repeat: Annotated[str | None, typer.Option(help="An RRULE, e.g. FREQ=WEEKLY;BYDAY=MO.")] = None,
+    description: str = "",
+) -> None:
+    """Add a task."""
+    body: dict[str, Any] = {
+        "title": title,
+        "priority": priority,
+        "tags": tag or [],
+        "description": description,
+    }
+    if due:
+        body |= _parse_due(due)
+    if repeat:
+        body["recurrence"] = {"rule": repeat}
+    task = _Api().call("POST", "/tasks", json=body)
+    console.print(f"Added [bold]{task['title']}[/bold] ({task['id'][:8]}).")
+
+
+@tasks_app.command("list")
+def tasks_list(
+    status: Annotated[str | None, typer.Option(help="open or done.")] = "open",
+    tag: Annotated[list[str] | None, typer.Option(help="Only tasks with all these tags.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Words to find.")] = None,
+    sort: Annotated[str, typer.Option(help="due, priority, created, updated or title.")] = "due",
+) -> None:
+    """List your tasks."""
+    params: dict[str, Any] = {"sort": sort, "limit": 200}
+    if status and status != "all":
+        params["status"] = status
+    if tag:
+        params["tags_all"] = tag
+    if search:
+        params["q"] = search
+    page = _Api().call("GET", "/tasks", params=params)
+    table = Table("id", "title", "priority", "due", "tags", "status")
+    for task in page["data"]:
+        due = task["due_date"] or ""
+        if task["due_time"]:
+            due += " " + task["due_time"][:5]
+        style = "red" if task["overdue"] else None
+        table.add_row(
+            task["id"][:8],
+            task["title"],
+            task["priority"],
+            due,
+            ", ".join(task["tags"]),
+            task["status"],
+            style=style,
+        )
+    console.print(table)
+
+
+@tasks_app.command("done")
+def tasks_done(
+    task_id: Annotated[str, typer.Argument(help="The id, or its first characters.")],
+) -> None:
+    """Mark a task done."""
+    api = _Api()
+    full_id = _resolve(api, task_id)
+    task = api.call("POST", f"/tasks/{full_id}/complete")
+    console.print(f"Done: [bold]{task['title']}[/bold].")
+
+
+def _resolve(api: _Api, prefix: str) -> str:
+    if len(prefix) == 36:
+        return prefix
+    matches: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 200, "status": "open"}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.call("GET", "/tasks", params=params)
+        matches += [t["id"] for t in page["data"] if t["id"].startswith(prefix)]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    if len(matches) != 1:
+        _fail(f"'{prefix}' matches {len(matches)} open tasks; give more of the id.")
+    return matches[0]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,69 @@
+"""Every setting of taskstream, read from TASKSTREAM_* environment variables or `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TASKSTREAM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path(".taskstream"),
+        description="Where the embedded shape keeps its SQLite database and generated secret.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; empty means SQLite in data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user:password@host:5432/taskstream",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 signing secret, at least 32 bytes. Empty: generated once and "
+        "kept in data_dir/jwt-secret (embedded shape only).",
+    )
+    jwt_issuer: str = "taskstream"
+    jwt_audience: str = "taskstream-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=50, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+
+    default_timezone: str = "UTC"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    page_size_default: int = Field(default=50, ge=1)
+    page_size_max: int = Field(default=200, ge=1)
+
+    api_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where the CLI finds the API."
+    )
+
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'taskstream.db'}"
+
+    def signing_secret(self) -> str:
+        """The configured JWT secret, or one generated and persisted in data_dir."""
+        if self.jwt_secret is not None:
+            value = self.jwt_secret.get_secret_value()
+            if len(value.encode()) < 32:
+                raise ValueError("TASKSTREAM_JWT_SECRET must be at least 32 bytes long.")
+            return value
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
