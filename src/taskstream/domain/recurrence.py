@@ -51,6 +51,7 @@ _BY_RANGE = {
 MAX_COUNT = 10_000
 _FIELD = "recurrence.rule"
 _DAY = timedelta(days=1)
+_HORIZON = timedelta(days=366 * 10)  # a rule with nothing in ten years has ended
 
 
 class RecurrenceAnchor(StrEnum):
@@ -171,21 +172,30 @@ def _until_local(value: str, tz: ZoneInfo) -> str:
     return f"{day}T{clock}"
 
 
-def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, drop_count: bool = False) -> rrule:
+def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, until: datetime | None = None) -> rrule:
+    """The rule as a dateutil rrule in naive wall-clock time, without its COUNT.
+
+    COUNT is applied by occurrence numbers instead (see `next_occurrence`); `until` caps
+    how far ahead a search runs, so a rule that never occurs again ends instead of
+    scanning the calendar to year 9999.
+    """
     parts = dict(part.split("=", 1) for part in rule.split(";"))
-    if drop_count:
-        parts.pop("COUNT", None)
+    parts.pop("COUNT", None)
+    ends = [] if until is None else [until]
     if "UNTIL" in parts:
-        parts["UNTIL"] = _until_local(parts["UNTIL"], tz)
-    if not _DAY_PARTS & parts.keys() and dtstart.day > 28:
+        end = _until_local(parts.pop("UNTIL"), tz)
+        ends.append(datetime.strptime(end, "%Y%m%dT%H%M%S"))  # noqa: DTZ007 - wall clock
+    if ends:
+        parts["UNTIL"] = min(ends).strftime("%Y%m%dT%H%M%S")
+    clamp = not (_DAY_PARTS | {"BYHOUR", "BYMINUTE"}) & parts.keys() and dtstart.day > 28
+    if clamp and (
+        parts["FREQ"] == "MONTHLY" or (parts["FREQ"] == "YEARLY" and "BYMONTH" not in parts)
+    ):
         # Take the day from the start, clamped to the month's last day.
-        if parts["FREQ"] == "MONTHLY":
-            parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
-            parts["BYSETPOS"] = "-1"
-        elif parts["FREQ"] == "YEARLY" and "BYMONTH" not in parts:
+        if parts["FREQ"] == "YEARLY":
             parts["BYMONTH"] = str(dtstart.month)
-            parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
-            parts["BYSETPOS"] = "-1"
+        parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
+        parts["BYSETPOS"] = "-1"
     text = ";".join(f"{k}={v}" for k, v in parts.items())
     built = rrulestr(text, dtstart=dtstart, cache=False)
     assert isinstance(built, rrule)
@@ -212,24 +222,26 @@ def next_occurrence(
     all-day dues, which fall due at the end of their day).
     """
     completed_local = completed_at.astimezone(tz).replace(tzinfo=None)
+    count = recurrence.parts.get("COUNT")
+    if count is not None and current_number >= int(count):
+        return None
     if recurrence.anchor is RecurrenceAnchor.COMPLETION:
-        count = recurrence.parts.get("COUNT")
-        if count is not None and current_number >= int(count):
-            return None
         clock = time(0) if all_day else current_due.time()
         base = datetime.combine(completed_local.date(), clock)
-        nxt = _build(recurrence.rule, base, tz, drop_count=True).after(base)
+        nxt = _build(recurrence.rule, base, tz, until=base + _HORIZON).after(base)
         return None if nxt is None else Occurrence(nxt, current_number + 1)
 
-    rule = _build(recurrence.rule, recurrence.start, tz)
     # Skip forward over occurrences already past: an all-day one is still upcoming
-    # until its day ends, a timed one until its moment.
+    # until its day ends, a timed one until its moment. Skipped ones count toward COUNT.
     if all_day:
         horizon = max(current_due, datetime.combine(completed_local.date(), time(0)) - _DAY)
     else:
         horizon = max(current_due, completed_local)
+    rule = _build(recurrence.rule, recurrence.start, tz, until=horizon + _HORIZON)
     nxt = rule.after(horizon)
     if nxt is None:
         return None
-    number = sum(1 for _ in rule.between(recurrence.start, nxt, inc=True))
+    number = current_number + 1 + len(rule.between(current_due, nxt, inc=False))
+    if count is not None and number > int(count):
+        return None
     return Occurrence(nxt, number)

@@ -329,9 +329,12 @@ class Task:
     def _recurrence_after(
         self, given: dict[str, Any], due: Due | None, problems: Problems
     ) -> rec.Recurrence | None:
+        """The recurrence after an update: a new rule or a moved due re-anchors the series."""
         current = self.recurrence
         if "recurrence_rule" not in given and "recurrence_anchor" not in given:
-            return current
+            if current is None or due is None or due == self.due:
+                return current
+            return replace(current, start=due.local)
         rule_text = given.get("recurrence_rule", current.rule if current else None)
         if rule_text is None:
             return None
@@ -346,7 +349,8 @@ class Task:
         if due is None:
             problems.add("recurrence", "recurrence_needs_due", _NEEDS_DUE)
             return None
-        start = current.start if current and current.rule == rule else due.local
+        keep = current is not None and current.rule == rule and due == self.due
+        start = current.start if current is not None and keep else due.local
         return rec.Recurrence(rule, anchor, start)
 
     def complete(self, now: datetime) -> bool:

@@ -13,7 +13,9 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from taskstream.settings import Settings
 
@@ -23,6 +25,7 @@ tasks_app = typer.Typer(help="Your tasks, through the API.", no_args_is_help=Tru
 app.add_typer(user_app, name="user")
 app.add_typer(tasks_app, name="tasks")
 console = Console()
+errors = Console(stderr=True)
 
 
 @app.command()
@@ -36,7 +39,8 @@ def up(
     from taskstream.entrypoints.server import serve
 
     settings = Settings()
-    host, port = host or settings.host, port or settings.port
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     console.print(f"taskstream on http://{host}:{port} (API docs: /api/v1/docs)")
     serve(create_app(build(settings)), host, port)
 
@@ -84,7 +88,7 @@ def user_create(
         user_id = asyncio.run(run())
     except DomainError as exc:
         _fail(exc.message)
-    console.print(f"Created {email} ({user_id}).")
+    console.print(f"Created {escape(email)} ({user_id}).")
 
 
 # --- talking to the API ------------------------------------------------------------------
@@ -96,7 +100,7 @@ def _credentials_path() -> Path:
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[red]{message}[/red]")
+    errors.print(escape(message), style="red")
     raise typer.Exit(1)
 
 
@@ -142,7 +146,10 @@ class _Api:
 
 def _body(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        problem = response.json()
+        try:
+            problem = response.json()
+        except ValueError:
+            _fail(f"The server answered {response.status_code}: {response.text[:200]}")
         details = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or [])
         _fail(problem.get("detail", response.text) + (f" ({details})" if details else ""))
     return response.json() if response.content else None
@@ -170,8 +177,11 @@ def logout() -> None:
     api = _Api()
     tokens = api.saved.pop(api.url, None)
     if tokens is not None:
-        api.http.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]})
         _credentials_path().write_text(json.dumps(api.saved))
+        try:
+            api.http.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+        except httpx.TransportError:
+            _fail(f"Forgot the tokens, but no taskstream answers at {api.url} to end the session.")
     console.print("Logged out.")
 
 
@@ -207,7 +217,7 @@ def tasks_add(
     if repeat:
         body["recurrence"] = {"rule": repeat}
     task = _Api().call("POST", "/tasks", json=body)
-    console.print(f"Added [bold]{task['title']}[/bold] ({task['id'][:8]}).")
+    console.print(f"Added [bold]{escape(task['title'])}[/bold] ({task['id'][:8]}).")
 
 
 @tasks_app.command("list")
@@ -232,15 +242,8 @@ def tasks_list(
         if task["due_time"]:
             due += " " + task["due_time"][:5]
         style = "red" if task["overdue"] else None
-        table.add_row(
-            task["id"][:8],
-            task["title"],
-            task["priority"],
-            due,
-            ", ".join(task["tags"]),
-            task["status"],
-            style=style,
-        )
+        cells = (task["id"][:8], task["title"], task["priority"], due, ", ".join(task["tags"]))
+        table.add_row(*(Text(cell) for cell in (*cells, task["status"])), style=style)
     console.print(table)
 
 
@@ -252,7 +255,7 @@ def tasks_done(
     api = _Api()
     full_id = _resolve(api, task_id)
     task = api.call("POST", f"/tasks/{full_id}/complete")
-    console.print(f"Done: [bold]{task['title']}[/bold].")
+    console.print(f"Done: [bold]{escape(task['title'])}[/bold].")
 
 
 def _resolve(api: _Api, prefix: str) -> str:

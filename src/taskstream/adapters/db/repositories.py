@@ -225,7 +225,8 @@ class SqlTaskRepository:
                 .where(text("tasks_fts MATCH :match").bindparams(match=match))
             )
         terms = " & ".join(f"{word}:*" for word in words)
-        return literal_column("tasks.search").op("@@")(func.to_tsquery("simple", terms))
+        query = func.to_tsquery("simple", func.taskstream_unaccent(terms))
+        return literal_column("tasks.search").op("@@")(query)
 
     async def tag_counts(self, owner_id: str) -> list[TagCount]:
         rows = await self._conn.execute(

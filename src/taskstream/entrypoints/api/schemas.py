@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -38,7 +38,8 @@ class ReminderIn(_In):
     minutes_before: int | None = Field(default=None, ge=0, le=REMINDER_BEFORE_MAX)
 
     def to_domain(self) -> Reminder:
-        return Reminder(at=self.at, minutes_before=self.minutes_before)
+        at = None if self.at is None else self.at.astimezone(UTC)
+        return Reminder(at=at, minutes_before=self.minutes_before)
 
 
 class RecurrenceIn(_In):

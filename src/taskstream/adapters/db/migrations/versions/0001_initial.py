@@ -125,9 +125,17 @@ def _sqlite_fts() -> None:
 
 
 def _postgres_search() -> None:
+    # Accents fold away as in SQLite's index ("creme" finds "Crème"); unaccent() is only
+    # STABLE, so a generated column needs this IMMUTABLE wrapper with its dictionary pinned.
+    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+    op.execute(
+        "CREATE FUNCTION taskstream_unaccent(text) RETURNS text "
+        "LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT "
+        "AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$"
+    )
     op.execute(
         "ALTER TABLE tasks ADD COLUMN search tsvector GENERATED ALWAYS AS "
-        "(to_tsvector('simple', title || ' ' || description)) STORED"
+        "(to_tsvector('simple', taskstream_unaccent(title || ' ' || description))) STORED"
     )
     op.execute("CREATE INDEX ix_tasks_search ON tasks USING gin (search)")
 
@@ -137,5 +145,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE tasks_fts")
     op.drop_table("task_tags")
     op.drop_table("tasks")
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP FUNCTION taskstream_unaccent(text)")
     op.drop_table("refresh_tokens")
     op.drop_table("users")

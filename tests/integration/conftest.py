@@ -1,0 +1,130 @@
+"""Storage and API tests run once on SQLite and once on a real PostgreSQL server.
+
+`scripts/test.sh` starts a throw-away PostgreSQL cluster and exports its URL as
+TASKSTREAM_TEST_POSTGRES_URL. Without it the PostgreSQL half is skipped on a developer's
+machine, and fails under CI, where skipping it would hide a whole database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from taskstream.adapters.db.database import Database
+from taskstream.bootstrap import Container, build
+from taskstream.entrypoints.api.app import create_app
+from taskstream.settings import Settings
+from tests.conftest import AdjustableClock
+
+POSTGRES_URL = os.environ.get("TASKSTREAM_TEST_POSTGRES_URL")
+TEST_SECRET = "test-signing-secret-" + "x" * 64
+_TABLES = "task_tags, tasks, refresh_tokens, users"
+
+
+def _migrate(url: str) -> None:
+    async def run() -> None:
+        database = Database(url)
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "taskstream.db"
+    _migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if POSTGRES_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "TASKSTREAM_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh"
+            )
+        pytest.skip("no PostgreSQL: run the tests with scripts/test.sh")
+    _migrate(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copy(template, tmp_path / "taskstream.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'taskstream.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+
+    async def truncate() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(f"TRUNCATE {_TABLES} CASCADE")
+        await engine.dispose()
+
+    asyncio.run(truncate())
+    yield url
+
+
+@pytest.fixture
+def clock() -> AdjustableClock:
+    return AdjustableClock()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path,
+        database_url=database_url,
+        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def container(settings: Settings, clock: AdjustableClock) -> AsyncIterator[Container]:
+    built = build(settings, clock=clock)
+    yield built
+    await built.database.dispose()
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container, migrate=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
+        yield http
+
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Login:
+    """Sign a user up and log in; the Authorization header to use."""
+
+    async def sign_up_and_log_in(
+        email: str = "ada@example.com", timezone: str = "Europe/Paris"
+    ) -> dict[str, str]:
+        password = "correct horse battery"
+        response = await client.post(
+            "/auth/signup", json={"email": email, "password": password, "timezone": timezone}
+        )
+        assert response.status_code == 201, response.text
+        response = await client.post("/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return sign_up_and_log_in
