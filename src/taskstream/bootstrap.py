@@ -9,6 +9,7 @@ from taskstream.adapters.db.database import Database
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
 from taskstream.app.auth import AuthService
+from taskstream.app.events import EventFactory
 from taskstream.app.ports import Clock
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.app.tasks import TaskService
@@ -45,6 +46,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
             clock=clock,
             new_id=new_id,
             default_timezone=settings.default_timezone,
+            events=EventFactory("taskstream/api", new_id, clock),
         ),
         auth=AuthService(
             writer=database.writer,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
+from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.queries import Page, TagCount, TaskQuery
 from taskstream.domain.tasks import Task
 from taskstream.domain.users import User
@@ -39,8 +40,12 @@ class TaskRepository(Protocol):
 
     async def tag_counts(self, owner_id: str) -> list[TagCount]: ...
 
-    async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[str]:
-        """Rename a tag on every task of the owner; the ids of the tasks changed."""
+    async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[Task]:
+        """Rename a tag on every task of the owner; the tasks changed."""
+        ...
+
+    async def successor(self, owner_id: str, series_id: str, occurrence: int) -> Task | None:
+        """A task of the series after `occurrence`, if one exists."""
         ...
 
 
@@ -75,6 +80,12 @@ class RefreshTokenRepository(Protocol):
     async def revoke_family(self, family: str, now: datetime) -> None: ...
 
 
+class OutboxRepository(Protocol):
+    async def add(self, events: list[CloudEvent]) -> None:
+        """Store events to publish, in the transaction of the change they describe."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: all of it commits, or none of it."""
 
@@ -86,6 +97,9 @@ class UnitOfWork(Protocol):
 
     @property
     def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -132,3 +146,80 @@ class PasswordHasher(Protocol):
     async def hash(self, password: str) -> str: ...
 
     async def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+# --- messaging ------------------------------------------------------------------------------
+
+
+class Drop(Exception):
+    """Raised by a handler for a message that can never be handled: it is dropped (and logged)."""
+
+
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+"""Handles one event. Returning means done (SUCCESS); raising means retry later (RETRY);
+raising Drop means never (DROP)."""
+
+
+class EventBus(Protocol):
+    """Publish events; deliver each to the handlers subscribed to its topic and type."""
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Hand the event over for delivery; raises when the bus cannot take it now."""
+        ...
+
+    def subscribe(
+        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+    ) -> None:
+        """Register `handler` (known as `name`, for dead letters) for `types` on `topic`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+class Scheduler(Protocol):
+    """Named jobs at moments: never early, at least once, surviving restarts."""
+
+    async def schedule(self, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
+        """Create the job, or replace the job of that name."""
+        ...
+
+    async def cancel(self, name: str) -> None:
+        """Remove the job if it exists."""
+        ...
+
+    def on_fire(self, prefix: str, handler: JobHandler) -> None:
+        """Call `handler` for jobs whose name starts with `prefix` when they fall due."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    value: dict[str, Any]
+    etag: str
+
+
+class ETagMismatch(Exception):
+    """The item changed (or appeared) since the ETag was read."""
+
+
+class StateStore(Protocol):
+    """A service's own key-value state, with optimistic concurrency by ETag."""
+
+    async def get(self, key: str) -> StateItem | None: ...
+
+    async def set(
+        self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
+    ) -> str:
+        """Store `value`; with `etag`, only over that version; with `first_write`, only if
+        absent. Returns the new ETag; raises ETagMismatch otherwise."""
+        ...
+
+    async def delete(self, key: str, etag: str | None = None) -> None: ...

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
+from taskstream.app.events import EventFactory, EventType
 from taskstream.app.ports import Clock, IdFactory, UnitOfWork, UnitOfWorkFactory
 from taskstream.app.queries import Page, TagCount, TaskQuery
 from taskstream.domain.errors import NotFound, PreconditionFailed, Problems
@@ -19,6 +21,7 @@ class TaskService:
     clock: Clock
     new_id: IdFactory
     default_timezone: str
+    events: EventFactory
 
     async def create(self, owner_id: str, draft: NewTask, timezone: str | None = None) -> Task:
         if draft.timezone is None and timezone is not None:
@@ -32,6 +35,7 @@ class TaskService:
         )
         async with self.writer() as uow:
             await uow.tasks.add(task)
+            await uow.outbox.add(self.events.task_change(EventType.TASK_CREATED, task))
             await uow.commit()
         return task
 
@@ -49,8 +53,9 @@ class TaskService:
         async with self.writer() as uow:
             task = _found(await uow.tasks.get(owner_id, task_id), task_id)
             _check_version(task, if_version)
-            if task.apply(changes, self.clock.now()):
-                await self._save(uow, task)
+            changed = task.apply(changes, self.clock.now())
+            if changed:
+                await self._save(uow, task, EventType.TASK_UPDATED, changed)
             return task
 
     async def complete(self, owner_id: str, task_id: str, if_version: int | None = None) -> Task:
@@ -58,7 +63,7 @@ class TaskService:
             task = _found(await uow.tasks.get(owner_id, task_id), task_id)
             _check_version(task, if_version)
             if task.complete(self.clock.now()):
-                await self._save(uow, task)
+                await self._save(uow, task, EventType.TASK_COMPLETED)
             return task
 
     async def reopen(self, owner_id: str, task_id: str, if_version: int | None = None) -> Task:
@@ -66,7 +71,7 @@ class TaskService:
             task = _found(await uow.tasks.get(owner_id, task_id), task_id)
             _check_version(task, if_version)
             if task.reopen(self.clock.now()):
-                await self._save(uow, task)
+                await self._save(uow, task, EventType.TASK_REOPENED)
             return task
 
     async def delete(self, owner_id: str, task_id: str, if_version: int | None = None) -> None:
@@ -74,6 +79,7 @@ class TaskService:
             task = _found(await uow.tasks.get(owner_id, task_id), task_id)
             _check_version(task, if_version)
             await uow.tasks.delete(owner_id, task_id)
+            await uow.outbox.add(self.events.task_change(EventType.TASK_DELETED, task))
             await uow.commit()
 
     async def tags(self, owner_id: str) -> list[TagCount]:
@@ -81,6 +87,7 @@ class TaskService:
             return await uow.tasks.tag_counts(owner_id)
 
     async def rename_tag(self, owner_id: str, old: str, new: str) -> list[str]:
+        """Rename a tag on every task of the owner; the ids of the tasks changed."""
         problems = Problems()
         old_tag = clean_tag(old, problems, "tag")
         new_tag = clean_tag(new, problems, "name")
@@ -89,15 +96,47 @@ class TaskService:
             changed = await uow.tasks.rename_tag(owner_id, old_tag, new_tag, self.clock.now())
             if not changed:
                 raise NotFound(f"You have no task tagged '{old_tag}'.", code="tag_not_found")
+            for task in changed:
+                await uow.outbox.add(
+                    self.events.task_change(EventType.TASK_UPDATED, task, {"tags": task.tags})
+                )
             await uow.commit()
-            return changed
+            return [task.id for task in changed]
 
-    @staticmethod
-    async def _save(uow: UnitOfWork, task: Task) -> None:
+    async def create_next_occurrence(self, owner_id: str, task_id: str) -> Task | None:
+        """The next task of a completed recurring task's series, created once.
+
+        Idempotent: a redelivered completion, or a reopened and re-completed task, finds
+        the successor that exists and creates nothing. None when there is nothing to create
+        (the task is open again, no longer repeats, or its rule has ended).
+        """
+        async with self.writer() as uow:
+            task = await uow.tasks.get(owner_id, task_id)
+            if task is None or task.completed_at is None or task.series_id is None:
+                return None
+            successor = await uow.tasks.successor(owner_id, task.series_id, task.occurrence)
+            if successor is not None:
+                return successor
+            following = task.next_occurrence(self.new_id(), self.clock.now())
+            if following is None:
+                return None
+            await uow.tasks.add(following)
+            await uow.outbox.add(self.events.task_change(EventType.TASK_CREATED, following))
+            await uow.commit()
+            return following
+
+    async def _save(
+        self,
+        uow: UnitOfWork,
+        task: Task,
+        kind: EventType,
+        changes: dict[str, Any] | None = None,
+    ) -> None:
         if not await uow.tasks.save(task, task.version):
             raise PreconditionFailed(
                 "The task changed while this request ran; fetch it and try again."
             )
+        await uow.outbox.add(self.events.task_change(kind, task, changes))
         await uow.commit()
 
 

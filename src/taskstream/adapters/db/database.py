@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -13,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from taskstream.adapters.db.outbox import SqlOutboxRepository
 from taskstream.adapters.db.repositories import (
     SqlRefreshTokenRepository,
     SqlTaskRepository,
@@ -41,14 +44,26 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self.outbox_ready = asyncio.Event()
+        """Set when a commit stored events, so the relay publishes them at once."""
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     def writer(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.dialect, self._write_lock)
+        return SqlUnitOfWork(self.engine, self.dialect, self._write_lock, self.outbox_ready)
 
     def reader(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.dialect, None)
+        return SqlUnitOfWork(self.engine, self.dialect, None, self.outbox_ready)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a bare connection (for adapters other than the UoW)."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     async def migrate(self) -> None:
         """Apply every Alembic migration the database does not have yet."""
@@ -88,11 +103,19 @@ class SqlUnitOfWork:
     tasks: SqlTaskRepository
     users: SqlUserRepository
     refresh_tokens: SqlRefreshTokenRepository
+    outbox: SqlOutboxRepository
 
-    def __init__(self, engine: AsyncEngine, dialect: str, lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dialect: str,
+        lock: asyncio.Lock | None,
+        outbox_ready: asyncio.Event,
+    ) -> None:
         self._engine = engine
         self._dialect = dialect
         self._lock = lock
+        self._outbox_ready = outbox_ready
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -108,6 +131,7 @@ class SqlUnitOfWork:
         self.tasks = SqlTaskRepository(self._conn, self._dialect)
         self.users = SqlUserRepository(self._conn)
         self.refresh_tokens = SqlRefreshTokenRepository(self._conn)
+        self.outbox = SqlOutboxRepository(self._conn)
         return self
 
     async def __aexit__(
@@ -127,3 +151,5 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.commit()
+        if self.outbox.added:
+            self._outbox_ready.set()

@@ -237,7 +237,22 @@ class SqlTaskRepository:
         )
         return [TagCount(tag, count) for tag, count in rows]
 
-    async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[str]:
+    async def successor(self, owner_id: str, series_id: str, occurrence: int) -> Task | None:
+        row = (
+            await self._conn.execute(
+                select(*_TASK_COLUMNS)
+                .where(
+                    tasks.c.owner_id == owner_id,
+                    tasks.c.series_id == series_id,
+                    tasks.c.occurrence > occurrence,
+                )
+                .order_by(tasks.c.occurrence)
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _task_from_row(row)
+
+    async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[Task]:
         rows = (
             await self._conn.execute(
                 select(*_TASK_COLUMNS)
@@ -251,7 +266,7 @@ class SqlTaskRepository:
             task.tags = (task.tags - {old}) | {new}
             task.touch(now)
             await self.save(task, task.version)
-            changed.append(task.id)
+            changed.append(task)
         return changed
 
 

@@ -107,6 +107,8 @@ tasks = Table(
     Index("ix_tasks_owner_created", "owner_id", "created_at"),
     Index("ix_tasks_owner_updated", "owner_id", "updated_at"),
     Index("ix_tasks_owner_series", "owner_id", "series_id"),
+    # One task per occurrence of a series: a redelivered completion cannot make two.
+    Index("uq_tasks_series_occurrence", "series_id", "occurrence", unique=True),
 )
 
 task_tags = Table(
@@ -121,4 +123,81 @@ task_tags = Table(
     Column("tag", String(40), primary_key=True),
     Column("owner_id", String(36), nullable=False),
     Index("ix_task_tags_owner_tag", "owner_id", "tag"),
+)
+
+# --- the event backbone ------------------------------------------------------------------
+
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("topic", String(40), nullable=False),
+    Column("partition_key", String(36), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_outbox_sent_at_seq", "sent_at", "seq"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subscription", String(80), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("error", Text(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("failed_at", UTCDateTime(), nullable=False),
+    Column("replayed_at", UTCDateTime(), nullable=True),
+    Index("ix_dead_letters_failed_at", "failed_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Index("ix_jobs_due_at", "due_at"),
+)
+
+state = Table(
+    "state",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("value", JSON(), nullable=False),
+    Column("etag", Integer(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("user_id", String(36), nullable=False),
+    Column("task_id", String(36), nullable=True),
+    Column("type", String(40), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("data", JSON(), nullable=False),
+    Index("ix_activity_user_time", "user_id", "time", "seq"),
+    Index("ix_activity_user_task", "user_id", "task_id", "seq"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_webhooks_user_id", "user_id"),
 )

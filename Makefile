@@ -1,0 +1,64 @@
+# taskstream developer commands. `make` (or `make help`) lists them.
+# Command-line variables: `make test ARGS="-k chat -x"`, `make up ARGS="--port 9000"`,
+# `make bench BENCHES=bench/api.py`.
+
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+# Marks that .venv matches uv.lock; `make install` (or a newer lock) redoes it.
+SYNCED := $(VENV)/.taskstream-synced
+# Benchmark entry scripts, run in order by `make bench`: add new ones here.
+BENCHES := bench/api.py
+# Extra arguments for pytest (`make test`) or `taskstream up` (`make up`).
+ARGS :=
+
+.PHONY: help install up test lint format typecheck bench pg-start pg-stop clean
+
+help: ## List the targets
+	@printf 'Usage: make TARGET [ARGS="..."]\n\nTargets:\n'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+install: ## Install uv (cached) and create .venv from uv.lock
+	@bash scripts/install.sh
+	@touch $(SYNCED)
+
+$(SYNCED): pyproject.toml uv.lock
+	@bash scripts/install.sh
+	@touch $@
+
+up: ## Run taskstream on http://127.0.0.1:8000 (embedded: one process, SQLite)
+	@bash scripts/up.sh $(ARGS)
+
+test: ## Lint, type-check and run the tests against a throw-away PostgreSQL (what CI runs)
+	@bash scripts/test.sh $(ARGS)
+
+lint: $(SYNCED) ## Check the code with ruff (lint and format, no changes)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Formats even when unfixable lint errors remain, then fails.
+format: $(SYNCED) ## Fix what ruff can fix, then format the code
+	$(VENV)/bin/ruff check --fix . || status=$$?; $(VENV)/bin/ruff format .; exit $${status:-0}
+
+typecheck: $(SYNCED) ## Type-check src with mypy (strict)
+	$(VENV)/bin/mypy src
+
+bench: $(SYNCED) ## Run the benchmarks and print their figures
+	@for bench in $(BENCHES); do \
+		printf '==> %s\n' "$$bench" >&2; \
+		$(VENV)/bin/python "$$bench"; \
+	done
+
+pg-start: ## Start the throw-away PostgreSQL used by the tests
+	@bash scripts/postgres.sh start
+
+pg-stop: ## Stop the throw-away PostgreSQL
+	@bash scripts/postgres.sh stop
+
+clean: ## Remove caches and build output (keeps .venv and local data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache dist build
+	find . \( -path ./.venv -o -path ./.git -o -name node_modules \) -prune \
+		-o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Checks taskstream the way CI does, against a throw-away PostgreSQL:
+#
+#   scripts/test.sh [PYTEST ARGS...]
+#
+# Runs ruff check, ruff format --check, mypy src and pytest, in this order, and
+# stops at the first failure. Tests reach the server through
+# TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the end, unless it
+# was already running before or TASKSTREAM_KEEP_PG=1.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+cd -- "$TASKSTREAM_ROOT"
+total_start="$(_ts_now)"
+
+step_start="$(_ts_now)"
+ensure_uv
+ensure_env
+log "environment ready ($(elapsed_since "$step_start"))"
+
+postgres() { bash "$TASKSTREAM_ROOT/scripts/postgres.sh" "$@"; }
+
+stop_postgres() {
+    postgres stop || warn "could not stop the test PostgreSQL cluster"
+}
+
+if [[ "${TASKSTREAM_KEEP_PG:-0}" == 1 ]]; then
+    log "TASKSTREAM_KEEP_PG=1: PostgreSQL keeps running afterwards"
+elif postgres status >/dev/null 2>&1; then
+    # Someone else (`make pg-start`, another test run) started it: leave it.
+    log "PostgreSQL was already running; it keeps running afterwards"
+else
+    trap stop_postgres EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+fi
+
+run_step "start PostgreSQL" postgres start
+TASKSTREAM_TEST_POSTGRES_URL="$(postgres url)"
+export TASKSTREAM_TEST_POSTGRES_URL
+
+run_step "ruff check" .venv/bin/ruff check .
+run_step "ruff format --check" .venv/bin/ruff format --check .
+run_step "mypy src" .venv/bin/mypy src
+
+pytest_rc=0
+run_step "pytest" .venv/bin/pytest "$@" || pytest_rc=$?
+if ((pytest_rc == 5)); then
+    die "pytest collected no tests (exit code 5), which counts as a failure: check the arguments (${*:-none}) and that tests/ holds tests"
+elif ((pytest_rc != 0)); then
+    exit "$pytest_rc"
+fi
+
+log "all checks passed ($(elapsed_since "$total_start") in all)"

@@ -1,0 +1,95 @@
+"""The in-process event bus: delivers each published event to its subscribers, in process.
+
+`publish` returns once every subscriber has handled the event, or given up on it: a
+handler that raises is retried with backoff, and after `max_attempts` the event is parked
+in the dead-letter store for that subscriber. The outbox relay marks an event sent only
+after `publish` returns, so an event is never lost to a crash: it is published again after
+restart, and the consumers, idempotent on the event id, do not act twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
+from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.ports import Drop, EventHandler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    name: str
+    topic: Topic
+    types: frozenset[EventType]
+    handler: EventHandler
+
+
+class InProcessEventBus:
+    def __init__(
+        self,
+        dead_letters: SqlDeadLetterStore,
+        *,
+        max_attempts: int = 5,
+        first_backoff: float = 0.05,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._first_backoff = first_backoff
+        self._max_backoff = max_backoff
+        self._subscriptions: dict[Topic, list[Subscription]] = {}
+        self.delivered = 0
+        self.dead = 0
+
+    def subscribe(
+        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+    ) -> None:
+        self._subscriptions.setdefault(topic, []).append(Subscription(name, topic, types, handler))
+
+    def subscription(self, name: str) -> Subscription:
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                if subscription.name == name:
+                    return subscription
+        raise KeyError(name)
+
+    async def publish(self, event: CloudEvent) -> None:
+        targets = [s for s in self._subscriptions.get(event.topic, ()) if event.type in s.types]
+        if targets:
+            await asyncio.gather(*(self.deliver(s, event) for s in targets))
+
+    async def deliver(self, subscription: Subscription, event: CloudEvent) -> bool:
+        """Hand `event` to one subscriber; False if it ended among the dead letters."""
+        backoff = self._first_backoff
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await subscription.handler(event)
+            except Drop as exc:
+                log.warning("%s dropped event %s: %s", subscription.name, event.id, exc)
+                return True
+            except Exception as exc:
+                if attempt == self._max_attempts:
+                    log.exception("%s failed on event %s; parked", subscription.name, event.id)
+                    await self._dead_letters.park(subscription.name, event, repr(exc), attempt)
+                    self.dead += 1
+                    return False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+            else:
+                self.delivered += 1
+                return True
+        return False  # pragma: no cover - the loop always returns
+
+    async def replay(self, dead_letter_id: str) -> bool:
+        """Deliver a dead letter again to its subscriber; True if it was handled this time."""
+        letter = await self._dead_letters.get(dead_letter_id)
+        if letter is None or letter.replayed_at is not None:
+            return False
+        handled = await self.deliver(self.subscription(letter.subscription), letter.event)
+        if handled:
+            await self._dead_letters.mark_replayed(dead_letter_id)
+        return handled

@@ -1,0 +1,153 @@
+"""The transactional outbox: events stored with the change, published by a relay after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from taskstream.adapters.db.tables import outbox
+from taskstream.app.events import CloudEvent
+from taskstream.app.ports import Clock, EventBus
+
+if TYPE_CHECKING:
+    from taskstream.adapters.db.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.added = 0
+
+    async def add(self, events: list[CloudEvent]) -> None:
+        if not events:
+            return
+        await self._conn.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": e.id,
+                    "topic": e.topic.value,
+                    "partition_key": e.partition_key,
+                    "payload": e.to_dict(),
+                    "created_at": e.time,
+                }
+                for e in events
+            ],
+        )
+        self.added += len(events)
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order, and marks them sent.
+
+    Rows of one (topic, user) stay in order: they form a lane, and lanes are published
+    side by side. A lane whose publish fails stops there and is retried, with backoff,
+    on the next round; nothing is marked sent that was not published. Rows left unsent by
+    a crash are published after restart, so delivery is at least once.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        batch: int = 200,
+        poll: float = 1.0,
+        keep_sent: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._database = database
+        self._bus = bus
+        self._clock = clock
+        self._ready = database.outbox_ready
+        self._batch = batch
+        self._poll = poll
+        self._keep_sent = keep_sent
+        self.published = 0
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        failures = 0
+        rounds = 0
+        while True:
+            self._ready.clear()
+            try:
+                sent, failed = await self.relay_once()
+                failures = failures + 1 if failed else 0
+                rounds += 1
+                if rounds % 600 == 0:
+                    await self._forget_sent()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay round failed")
+                failures += 1
+                sent = 0
+            if failures:
+                await asyncio.sleep(min(0.1 * 2 ** min(failures, 6), 5.0))
+            elif sent < self._batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), self._poll)
+
+    async def relay_once(self) -> tuple[int, bool]:
+        """One round: publish up to a batch of rows. Returns (rows sent, a lane failed)."""
+        async with self._database.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch)
+                )
+            ).all()
+        if not rows:
+            return 0, False
+        lanes: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in rows:
+            lanes[(row.topic, row.partition_key)].append(row)
+        results = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes.values()))
+        sent = [seq for lane_sent, _ in results for seq in lane_sent]
+        if sent:
+            await self._mark_sent(sent)
+            self.published += len(sent)
+        return len(sent), any(failed for _, failed in results)
+
+    async def _publish_lane(self, rows: list[Any]) -> tuple[list[int], bool]:
+        sent: list[int] = []
+        for row in rows:
+            try:
+                await self._bus.publish(CloudEvent.from_dict(row.payload))
+            except Exception:
+                log.warning("publishing outbox row %s failed; will retry", row.seq, exc_info=True)
+                return sent, True
+            sent.append(row.seq)
+        return sent, False
+
+    async def _mark_sent(self, seqs: list[int]) -> None:
+        async with self._database.transaction() as conn:
+            await conn.execute(
+                update(outbox).where(outbox.c.seq.in_(seqs)).values(sent_at=self._clock.now())
+            )
+
+    async def _forget_sent(self) -> None:
+        async with self._database.transaction() as conn:
+            await conn.execute(
+                delete(outbox).where(outbox.c.sent_at < self._clock.now() - self._keep_sent)
+            )
+
+    async def pending(self) -> int:
+        """How many rows wait to be published."""
+        async with self._database.engine.connect() as conn:
+            count = await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            )
+            return int(count.scalar_one())
