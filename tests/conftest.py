@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class AdjustableClock:
@@ -16,3 +22,17 @@ class AdjustableClock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+) -> T:
+    """The first truthy result of `probe`, polled until `timeout` (then the test fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result!r} after {timeout} s")
+        await asyncio.sleep(interval)

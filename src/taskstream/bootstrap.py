@@ -2,31 +2,70 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from taskstream.adapters.bus import InProcessEventBus
 from taskstream.adapters.db.database import Database
+from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
+from taskstream.adapters.db.outbox import OutboxRelay
+from taskstream.adapters.db.state import SqlStateStore
+from taskstream.adapters.scheduler import InProcessScheduler
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
 from taskstream.app.auth import AuthService
 from taskstream.app.events import EventFactory
 from taskstream.app.ports import Clock
 from taskstream.app.ratelimit import SlidingWindowLimiter
+from taskstream.app.services import Service
 from taskstream.app.tasks import TaskService
 from taskstream.settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Container:
+    """Everything one process runs. `start` and `stop` run the background loops."""
+
     settings: Settings
     database: Database
     clock: Clock
     tasks: TaskService
     auth: AuthService
+    bus: InProcessEventBus
+    state: SqlStateStore
+    dead_letters: SqlDeadLetterStore
+    scheduler: InProcessScheduler
+    relay: OutboxRelay
+    services: list[Service] = field(default_factory=list)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    async def start(self) -> None:
+        """Subscribe every service and start the relay and the scheduler."""
+        for service in self.services:
+            for handles in service.subscriptions():
+                self.bus.subscribe(handles.name, handles.topic, handles.types, handles.handler)
+        self._background = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background = []
+        await self.database.dispose()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
-    """Wire every service to its adapters. Creates nothing outside memory but the engine."""
+    """Wire the embedded shape: every service in this process, over one database."""
     clock = clock or SystemClock()
     database = Database(settings.sqlalchemy_url())
     window = timedelta(seconds=settings.login_window_seconds)
@@ -36,18 +75,23 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         audience=settings.jwt_audience,
         lifetime=timedelta(minutes=settings.access_token_minutes),
     )
+    dead_letters = SqlDeadLetterStore(database, clock, new_id)
+    bus = InProcessEventBus(dead_letters)
+    tasks = TaskService(
+        writer=database.writer,
+        reader=database.reader,
+        clock=clock,
+        new_id=new_id,
+        default_timezone=settings.default_timezone,
+        events=EventFactory("taskstream/api", new_id, clock),
+    )
+    state = SqlStateStore(database, clock)
+    scheduler = InProcessScheduler(database, clock)
     return Container(
         settings=settings,
         database=database,
         clock=clock,
-        tasks=TaskService(
-            writer=database.writer,
-            reader=database.reader,
-            clock=clock,
-            new_id=new_id,
-            default_timezone=settings.default_timezone,
-            events=EventFactory("taskstream/api", new_id, clock),
-        ),
+        tasks=tasks,
         auth=AuthService(
             writer=database.writer,
             reader=database.reader,
@@ -59,4 +103,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
             per_account=SlidingWindowLimiter(clock, settings.login_attempts_per_account, window),
             per_address=SlidingWindowLimiter(clock, settings.login_attempts_per_address, window),
         ),
+        bus=bus,
+        state=state,
+        dead_letters=dead_letters,
+        scheduler=scheduler,
+        relay=OutboxRelay(database, bus, clock),
     )
+    # The services, each wired to the ports it needs (one line each).
+    # [services]

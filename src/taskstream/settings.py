@@ -42,8 +42,24 @@ class Settings(BaseSettings):
 
     default_timezone: str = "UTC"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    page_size_default: int = Field(default=50, ge=1)
-    page_size_max: int = Field(default=200, ge=1)
+
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for reminder e-mails; empty: no e-mail."
+    )
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "taskstream@localhost"
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+
+    sync_buffer_size: int = Field(
+        default=1000, ge=1, description="Recent messages kept per user for reconnecting clients."
+    )
+    sync_queue_size: int = Field(
+        default=256, ge=1, description="Messages a slow connection may fall behind by."
+    )
 
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the CLI finds the API."

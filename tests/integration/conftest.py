@@ -96,8 +96,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def container(settings: Settings, clock: AdjustableClock) -> AsyncIterator[Container]:
     built = build(settings, clock=clock)
+    await built.start()
     yield built
-    await built.database.dispose()
+    await built.stop()
 
 
 @pytest.fixture

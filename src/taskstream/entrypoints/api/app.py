@@ -27,10 +27,11 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await container.database.migrate()
+        await container.start()
         try:
             yield
         finally:
-            await container.database.dispose()
+            await container.stop()
 
     app = FastAPI(
         title="taskstream",
@@ -47,7 +48,13 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for router in (auth.router, auth.users, tasks.router, tasks.tags):
+    for router in (
+        auth.router,
+        auth.users,
+        tasks.router,
+        tasks.tags,
+        # [routers]
+    ):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(_health(container))
