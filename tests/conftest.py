@@ -25,14 +25,14 @@ class AdjustableClock:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+    probe: Callable[[], Awaitable[T]], *, within: float = 10.0, interval: float = 0.02
 ) -> T:
-    """The first truthy result of `probe`, polled until `timeout` (then the test fails)."""
-    deadline = time.monotonic() + timeout
+    """The first truthy result of `probe`, polled for `within` seconds (then the test fails)."""
+    deadline = time.monotonic() + within
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"still {result!r} after {timeout} s")
+            raise AssertionError(f"still {result!r} after {within} s")
         await asyncio.sleep(interval)

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from taskstream.adapters.bus import InProcessEventBus
+from taskstream.adapters.db.activity import SqlActivityLog
 from taskstream.adapters.db.database import Database
 from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
 from taskstream.adapters.db.outbox import OutboxRelay
 from taskstream.adapters.db.state import SqlStateStore
+from taskstream.adapters.notify import (
+    HttpWebhookSender,
+    SmtpMailer,
+    SqlUserDirectory,
+    SqlWebhookStore,
+)
 from taskstream.adapters.scheduler import InProcessScheduler
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
@@ -20,6 +27,11 @@ from taskstream.app.events import EventFactory
 from taskstream.app.ports import Clock
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.app.services import Service
+from taskstream.app.services.audit import AuditService
+from taskstream.app.services.notifier import NotifierService
+from taskstream.app.services.recurring import InProcessTaskCommands, RecurringService
+from taskstream.app.services.reminders import ReminderService
+from taskstream.app.services.sync import SyncService
 from taskstream.app.tasks import TaskService
 from taskstream.settings import Settings
 
@@ -55,12 +67,20 @@ class Container:
         ]
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Let the loops finish their round, then close the database."""
+        self.relay.stop()
+        self.scheduler.stop()
+        if self._background:
+            _, late = await asyncio.wait(self._background, timeout=10)
+            for task in late:  # a round stuck on I/O: cut it short
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._background = []
+        for service in self.services:
+            close = getattr(service, "close", None)
+            if close is not None:
+                await close()
         await self.database.dispose()
 
 
@@ -87,7 +107,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     )
     state = SqlStateStore(database, clock)
     scheduler = InProcessScheduler(database, clock)
-    return Container(
+    container = Container(
         settings=settings,
         database=database,
         clock=clock,
@@ -109,5 +129,24 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         scheduler=scheduler,
         relay=OutboxRelay(database, bus, clock),
     )
-    # The services, each wired to the ports it needs (one line each).
-    # [services]
+    # The services, each wired to the ports it needs.
+    container.services += [
+        AuditService(SqlActivityLog(database)),
+        RecurringService(InProcessTaskCommands(tasks)),
+        ReminderService(
+            scheduler, state, bus, EventFactory("taskstream/reminders", new_id, clock), clock
+        ),
+        NotifierService(
+            bus=bus,
+            state=state,
+            directory=SqlUserDirectory(database),
+            webhooks=SqlWebhookStore(database),
+            sender=HttpWebhookSender(settings.webhook_timeout_seconds),
+            mailer=SmtpMailer.from_settings(settings, clock),
+            clock=clock,
+            new_id=new_id,
+            max_attempts=settings.webhook_max_attempts,
+        ),
+        SyncService(settings.sync_buffer_size, settings.sync_queue_size),
+    ]
+    return container

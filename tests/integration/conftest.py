@@ -25,7 +25,9 @@ from tests.conftest import AdjustableClock
 
 POSTGRES_URL = os.environ.get("TASKSTREAM_TEST_POSTGRES_URL")
 TEST_SECRET = "test-signing-secret-" + "x" * 64
-_TABLES = "task_tags, tasks, refresh_tokens, users, outbox, dead_letters, jobs, state, activity, webhooks"
+_TABLES = (
+    "task_tags, tasks, refresh_tokens, users, outbox, dead_letters, jobs, state, activity, webhooks"
+)
 
 
 def _migrate(url: str) -> None:

@@ -15,7 +15,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 
 from taskstream.adapters.db.tables import jobs
 from taskstream.app.ports import Clock, Job, JobHandler
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
     from taskstream.adapters.db.database import Database
 
 log = logging.getLogger(__name__)
+
+
+def _upsert(dialect: str, row: dict[str, Any]) -> Executable:
+    """Insert the job, or replace the job of that name (a new version, attempts reset)."""
+
+    def replacing(excluded: Any) -> dict[str, Any]:
+        return {
+            "due_at": excluded.due_at,
+            "payload": excluded.payload,
+            "version": jobs.c.version + 1,
+            "attempts": 0,
+        }
+
+    if dialect == "postgresql":
+        pg = postgresql.insert(jobs).values(row)
+        return pg.on_conflict_do_update(index_elements=[jobs.c.name], set_=replacing(pg.excluded))
+    lite = sqlite.insert(jobs).values(row)
+    return lite.on_conflict_do_update(index_elements=[jobs.c.name], set_=replacing(lite.excluded))
 
 
 class InProcessScheduler:
@@ -45,24 +65,21 @@ class InProcessScheduler:
         self._max_backoff = max_backoff
         self._handlers: list[tuple[str, JobHandler]] = []
         self._wake = asyncio.Event()
+        self._stopping = False
         self.fired = 0
 
     def on_fire(self, prefix: str, handler: JobHandler) -> None:
         self._handlers.append((prefix, handler))
 
     async def schedule(self, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
+        # One upsert: an update-then-insert lets two callers insert the same new name at
+        # once, and one of them fail on the primary key (PostgreSQL).
+        upsert = _upsert(
+            self._database.dialect,
+            {"name": name, "due_at": due_at, "payload": payload, "version": 1, "attempts": 0},
+        )
         async with self._database.transaction() as conn:
-            replaced = await conn.execute(
-                update(jobs)
-                .where(jobs.c.name == name)
-                .values(due_at=due_at, payload=payload, version=jobs.c.version + 1, attempts=0)
-            )
-            if replaced.rowcount == 0:
-                await conn.execute(
-                    insert(jobs).values(
-                        name=name, due_at=due_at, payload=payload, version=1, attempts=0
-                    )
-                )
+            await conn.execute(upsert)
         self._wake.set()
 
     async def cancel(self, name: str) -> None:
@@ -74,9 +91,14 @@ class InProcessScheduler:
             row = (await conn.execute(select(jobs).where(jobs.c.name == name))).first()
         return None if row is None else Job(row.name, row.due_at, row.payload)
 
+    def stop(self) -> None:
+        """Ask `run` to return after the round in progress (never mid-transaction)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         """Fire jobs as they fall due, until cancelled."""
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.fire_due()

@@ -279,3 +279,104 @@ def _resolve(api: _Api, prefix: str) -> str:
 
 def main() -> None:
     app()
+
+
+# --- dead letters ------------------------------------------------------------------------
+
+dead_letters_app = typer.Typer(
+    help="Messages that kept failing: look at them and deliver them again.",
+    no_args_is_help=True,
+)
+app.add_typer(dead_letters_app, name="dead-letters")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    replayed: Annotated[bool, typer.Option(help="Also show those replayed already.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
+) -> None:
+    """List the dead letters, oldest first."""
+    from taskstream.adapters.db.dead_letters import DeadLetter
+    from taskstream.bootstrap import build
+
+    async def run() -> list[DeadLetter]:
+        container = build(Settings())
+        try:
+            await container.database.migrate()
+            return await container.dead_letters.list(include_replayed=replayed, limit=limit)
+        finally:
+            await container.database.dispose()
+
+    letters = asyncio.run(run())
+    if not letters:
+        console.print("No dead letters.")
+        return
+    table = Table()
+    headers = ["id", "subscription", "event", "type", "attempts", "failed at", "error"]
+    for header in [*headers, "replayed at"] if replayed else headers:
+        table.add_column(header, overflow="fold")  # ids in full: they are what replay takes
+    for letter in letters:
+        cells = [
+            letter.id,
+            letter.subscription,
+            letter.event.id,
+            letter.event.type.value,
+            str(letter.attempts),
+            letter.failed_at.isoformat(timespec="seconds"),
+            letter.error.splitlines()[0][:120] if letter.error else "",
+        ]
+        if replayed:
+            at = letter.replayed_at
+            cells.append(at.isoformat(timespec="seconds") if at else "")
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    letter_id: Annotated[str | None, typer.Argument(help="The dead letter's id.")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+) -> None:
+    """Deliver dead letters again to the subscriber that failed on them."""
+    from taskstream.bootstrap import build
+
+    if (letter_id is None) == (not replay_all):
+        _fail("Give one dead letter's id, or --all.")
+
+    async def run() -> tuple[list[str], list[str]]:
+        container = build(Settings())
+        try:
+            await container.database.migrate()
+            # The handlers only: events they write are relayed by the running server.
+            for service in container.services:
+                for handles in service.subscriptions():
+                    container.bus.subscribe(
+                        handles.name, handles.topic, handles.types, handles.handler
+                    )
+            if replay_all:
+                ids = [letter.id for letter in await container.dead_letters.list(limit=100_000)]
+            else:
+                assert letter_id is not None
+                letter = await container.dead_letters.get(letter_id)
+                if letter is None or letter.replayed_at is not None:
+                    _fail(f"There is no dead letter {letter_id} waiting for a replay.")
+                ids = [letter.id]
+            handled: list[str] = []
+            failed: list[str] = []
+            for one in ids:
+                try:
+                    ok = await container.bus.replay(one)
+                except KeyError:  # no subscriber of that name in this version
+                    ok = False
+                (handled if ok else failed).append(one)
+            return handled, failed
+        finally:
+            await container.database.dispose()
+
+    handled, failed = asyncio.run(run())
+    for one in handled:
+        console.print(f"Replayed {one}.")
+    if failed:
+        _fail(f"Still failing: {', '.join(failed)}.")
+    if not handled:
+        console.print("No dead letters.")

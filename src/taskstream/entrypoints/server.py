@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import ctypes
+import ctypes.util
+import logging
+import re
 from typing import Any
 
 import uvicorn
@@ -17,5 +22,46 @@ UVICORN_OPTIONS: dict[str, Any] = {
 }
 
 
+class RedactTokens(logging.Filter):
+    """Hides `token=...` in logged URLs: WebSocket clients pass their access token there."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        record.msg = self._TOKEN.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with access tokens redacted from every line."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_tokens")
+    return config
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, **UVICORN_OPTIONS)
+    _return_large_buffers_to_the_system()
+    uvicorn.run(app, host=host, port=port, log_config=log_config(), **UVICORN_OPTIONS)
+
+
+def _return_large_buffers_to_the_system() -> None:
+    """Serve buffers of 1 MiB and more by mmap, so glibc gives them back when freed.
+
+    Password hashing allocates 19 MiB at a time; with glibc's adaptive threshold those
+    buffers would stay in the heap after the first log-in and the process would not shrink.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+_M_MMAP_THRESHOLD = -3

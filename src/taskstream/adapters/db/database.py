@@ -44,8 +44,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
-        self.outbox_ready = asyncio.Event()
-        """Set when a commit stored events, so the relay publishes them at once."""
+        self.outbox_ready = OutboxSignal()
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -97,6 +96,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class OutboxSignal:
+    """Wakes every relay loop when a commit stored events, so they publish them at once."""
+
+    def __init__(self) -> None:
+        self._listeners: list[asyncio.Event] = []
+
+    def listen(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._listeners.append(event)
+        return event
+
+    def set(self) -> None:
+        for listener in self._listeners:
+            listener.set()
+
+
 class SqlUnitOfWork:
     """One transaction: every repository shares its connection; leaving without commit rolls back."""
 
@@ -110,7 +125,7 @@ class SqlUnitOfWork:
         engine: AsyncEngine,
         dialect: str,
         lock: asyncio.Lock | None,
-        outbox_ready: asyncio.Event,
+        outbox_ready: OutboxSignal,
     ) -> None:
         self._engine = engine
         self._dialect = dialect

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taskstream.adapters.db.tables import outbox
-from taskstream.app.events import CloudEvent
+from taskstream.app.events import CloudEvent, Topic
 from taskstream.app.ports import Clock, EventBus
 
 if TYPE_CHECKING:
@@ -49,8 +49,9 @@ class SqlOutboxRepository:
 class OutboxRelay:
     """Publishes unsent outbox rows in order, and marks them sent.
 
-    Rows of one (topic, user) stay in order: they form a lane, and lanes are published
-    side by side. A lane whose publish fails stops there and is retried, with backoff,
+    Each topic has its own loop, so clients' updates never wait behind the services'
+    work on facts. Within a topic, rows of one user stay in order: they form a lane, and
+    lanes are published side by side. A lane whose publish fails stops there and is retried, with backoff,
     on the next round; nothing is marked sent that was not published. Rows left unsent by
     a crash are published after restart, so delivery is at least once.
     """
@@ -68,23 +69,36 @@ class OutboxRelay:
         self._database = database
         self._bus = bus
         self._clock = clock
-        self._ready = database.outbox_ready
+        self._signal = database.outbox_ready
+        self._wakers: list[asyncio.Event] = []
+        self._stopping = False
         self._batch = batch
         self._poll = poll
         self._keep_sent = keep_sent
         self.published = 0
 
+    def stop(self) -> None:
+        """Ask `run` to return after the round in progress (never mid-transaction)."""
+        self._stopping = True
+        for waker in self._wakers:
+            waker.set()
+
     async def run(self) -> None:
-        """Relay until cancelled."""
+        """Relay every topic until stopped."""
+        await asyncio.gather(*(self._run_topic(topic) for topic in Topic))
+
+    async def _run_topic(self, topic: Topic) -> None:
+        ready = self._signal.listen()
+        self._wakers.append(ready)
         failures = 0
         rounds = 0
-        while True:
-            self._ready.clear()
+        while not self._stopping:
+            ready.clear()
             try:
-                sent, failed = await self.relay_once()
+                sent, failed = await self.relay_once(topic)
                 failures = failures + 1 if failed else 0
                 rounds += 1
-                if rounds % 600 == 0:
+                if topic is Topic.TASK_EVENTS and rounds % 600 == 0:
                     await self._forget_sent()
             except asyncio.CancelledError:
                 raise
@@ -96,19 +110,22 @@ class OutboxRelay:
                 await asyncio.sleep(min(0.1 * 2 ** min(failures, 6), 5.0))
             elif sent < self._batch:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._ready.wait(), self._poll)
+                    await asyncio.wait_for(ready.wait(), self._poll)
 
-    async def relay_once(self) -> tuple[int, bool]:
-        """One round: publish up to a batch of rows. Returns (rows sent, a lane failed)."""
+    async def relay_once(self, topic: Topic | None = None) -> tuple[int, bool]:
+        """One round: publish up to a batch of rows (of one topic, or of all).
+
+        Returns (rows sent, a lane failed)."""
+        query = (
+            select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(self._batch)
+        )
+        if topic is not None:
+            query = query.where(outbox.c.topic == topic.value)
         async with self._database.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
-                    .where(outbox.c.sent_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self._batch)
-                )
-            ).all()
+            rows = (await conn.execute(query)).all()
         if not rows:
             return 0, False
         lanes: dict[tuple[str, str], list[Any]] = defaultdict(list)

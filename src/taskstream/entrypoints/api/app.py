@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api import auth, tasks
+from taskstream.entrypoints.api import activity, auth, tasks, webhooks, ws
 from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
 
 API_PREFIX = "/api/v1"
@@ -53,6 +53,9 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
         auth.users,
         tasks.router,
         tasks.tags,
+        activity.router,
+        ws.router,
+        webhooks.router,
         # [routers]
     ):
         v1.include_router(router)

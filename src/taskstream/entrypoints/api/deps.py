@@ -13,7 +13,7 @@ from taskstream.bootstrap import Container
 from taskstream.domain.errors import Unauthorized, ValidationFailed
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -23,7 +23,7 @@ ContainerDep = Annotated[Container, Depends(_container)]
 _bearer = HTTPBearer(auto_error=False, description="An access token from `auth-login`.")
 
 
-def _principal(
+async def _principal(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -40,7 +40,7 @@ CurrentUser = Annotated[Principal, Depends(_principal)]
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(description='The task\'s ETag, e.g. "3": the change applies only at that version.'),

@@ -1,0 +1,132 @@
+"""The `audit` service: an append-only log of what happened to each user's tasks.
+
+It records every fact on `task-events` and every `reminder.due`, one entry per event id,
+so a redelivered event adds nothing. Nothing changes or removes an entry once written;
+the only way out is the history query, newest first, in keyset pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final, Protocol
+
+from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.services import Handles
+from taskstream.domain.errors import ValidationFailed
+
+
+class ActivityType(StrEnum):
+    """The event types the log records (and may be filtered on)."""
+
+    TASK_CREATED = EventType.TASK_CREATED.value
+    TASK_UPDATED = EventType.TASK_UPDATED.value
+    TASK_COMPLETED = EventType.TASK_COMPLETED.value
+    TASK_REOPENED = EventType.TASK_REOPENED.value
+    TASK_DELETED = EventType.TASK_DELETED.value
+    REMINDER_DUE = EventType.REMINDER_DUE.value
+
+
+TASK_FACTS: Final = frozenset(
+    {
+        EventType.TASK_CREATED,
+        EventType.TASK_UPDATED,
+        EventType.TASK_COMPLETED,
+        EventType.TASK_REOPENED,
+        EventType.TASK_DELETED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    event_id: str
+    type: str
+    task_id: str | None
+    time: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityQuery:
+    """One user's history, filtered: `since` is inclusive, `until` exclusive."""
+
+    task_id: str | None = None
+    types: frozenset[ActivityType] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    after: tuple[datetime, int] | None = None
+    """The (time, seq) of the last entry of the previous page (decoded from a cursor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    entries: list[ActivityEntry]
+    next_after: tuple[datetime, int] | None
+
+
+class ActivityLog(Protocol):
+    """Append-only storage of activity entries."""
+
+    async def append(self, event: CloudEvent) -> bool:
+        """Record the event once; False if its id is already recorded."""
+        ...
+
+    async def find(self, user_id: str, query: ActivityQuery) -> ActivityPage:
+        """The user's entries matching `query`, newest first."""
+        ...
+
+
+class AuditService:
+    name = "audit"
+
+    def __init__(self, log: ActivityLog) -> None:
+        self._log = log
+
+    def subscriptions(self) -> list[Handles]:
+        return [
+            Handles(f"{self.name}.{Topic.TASK_EVENTS}", Topic.TASK_EVENTS, TASK_FACTS, self.record),
+            Handles(
+                f"{self.name}.{Topic.REMINDERS}",
+                Topic.REMINDERS,
+                frozenset({EventType.REMINDER_DUE}),
+                self.record,
+            ),
+        ]
+
+    async def record(self, event: CloudEvent) -> None:
+        await self._log.append(event)
+
+    async def history(self, user_id: str, query: ActivityQuery) -> ActivityPage:
+        return await self._log.find(user_id, query)
+
+
+_CURSOR_KIND: Final = "activity"
+
+
+def encode_cursor(after: tuple[datetime, int]) -> str:
+    moment, seq = after
+    raw = json.dumps([_CURSOR_KIND, moment.isoformat(), seq], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The keyset position in `cursor`; refused when it is not one `encode_cursor` made."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, moment, seq = json.loads(raw)
+        if kind != _CURSOR_KIND or not isinstance(seq, int) or isinstance(seq, bool):
+            raise ValueError(kind)
+        after = datetime.fromisoformat(moment)
+        if after.tzinfo is None:
+            raise ValueError(moment)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ValidationFailed.of(
+            "cursor", "cursor_invalid", "This cursor is not one this API gave out."
+        ) from exc
+    return after, seq

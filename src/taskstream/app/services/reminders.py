@@ -1,0 +1,224 @@
+"""The `reminders` service: one scheduler job per future reminder of each open task.
+
+Every fact on `task-events` carries the whole task, so the handler does not apply a
+change: it *reconciles*. From the task it computes the jobs that should exist (one per
+reminder moment still to come, while the task is open), compares them with its
+bookkeeping in the state store (`reminders/task/{task_id}` → `{"version", "jobs"}`) and
+schedules or cancels the difference. Doing this twice does nothing more, and an event
+older than the bookkeeping (a lower task version) is skipped, so a redelivered old event
+never brings back a job.
+
+The bookkeeping is written first (with its ETag) and the scheduler is told afterwards: a
+job exists only if the bookkeeping lists it, and `fire` publishes only a job it lists, so
+a job left behind by a failure or a race is never seen by a user. A job is named after
+its task and moment (`reminder/{task_id}/{remind_at}`), so a moved reminder is a new job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
+from taskstream.app.ports import (
+    Clock,
+    Drop,
+    ETagMismatch,
+    EventBus,
+    Job,
+    Scheduler,
+    StateItem,
+    StateStore,
+)
+from taskstream.app.services import Handles
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX: Final = "reminder/"
+TASK_FACTS: Final = frozenset(
+    {
+        EventType.TASK_CREATED,
+        EventType.TASK_UPDATED,
+        EventType.TASK_COMPLETED,
+        EventType.TASK_REOPENED,
+        EventType.TASK_DELETED,
+    }
+)
+_CLOSING: Final = frozenset({EventType.TASK_COMPLETED, EventType.TASK_DELETED})
+_ATTEMPTS: Final = 5
+"""Rounds of read-compute-write before giving up on a contended bookkeeping item."""
+
+
+def job_name(task_id: str, remind_at: str) -> str:
+    return f"{JOB_PREFIX}{task_id}/{remind_at}"
+
+
+def bookkeeping_key(task_id: str) -> str:
+    return f"reminders/task/{task_id}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def _jobs_of(task: dict[str, Any], traceparent: str) -> dict[str, _Wanted]:
+    """A job for every reminder of the task that has a moment, whether past or future."""
+    wanted: dict[str, _Wanted] = {}
+    for reminder in task.get("reminders") or []:
+        remind_at = reminder.get("remind_at") if isinstance(reminder, dict) else None
+        if not isinstance(remind_at, str):
+            continue
+        payload = {
+            "task_id": task["id"],
+            "user_id": task["owner_id"],
+            "title": task.get("title", ""),
+            "due_at": task.get("due_at"),
+            "remind_at": remind_at,
+            "traceparent": traceparent,
+        }
+        wanted[job_name(task["id"], remind_at)] = _Wanted(
+            datetime.fromisoformat(remind_at), payload
+        )
+    return wanted
+
+
+def _task_of(event: CloudEvent) -> dict[str, Any]:
+    task = event.data.get("task")
+    if (
+        not isinstance(task, dict)
+        or not isinstance(task.get("id"), str)
+        or not isinstance(task.get("owner_id"), str)
+        or not isinstance(task.get("version"), int)
+    ):
+        raise Drop(f"{event.type} event {event.id} carries no task")
+    return task
+
+
+def _booked(item: StateItem | None) -> tuple[int, set[str]]:
+    if item is None:
+        return 0, set()
+    return int(item.value.get("version", 0)), set(item.value.get("jobs", []))
+
+
+class ReminderService:
+    name = "reminders"
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        state: StateStore,
+        bus: EventBus,
+        events: EventFactory,
+        clock: Clock,
+    ) -> None:
+        self._scheduler = scheduler
+        self._state = state
+        self._bus = bus
+        self._events = events
+        self._clock = clock
+        scheduler.on_fire(JOB_PREFIX, self.fire)
+
+    def subscriptions(self) -> list[Handles]:
+        return [
+            Handles(
+                f"{self.name}.{Topic.TASK_EVENTS}", Topic.TASK_EVENTS, TASK_FACTS, self.reconcile
+            )
+        ]
+
+    async def reconcile(self, event: CloudEvent) -> None:
+        """Make the task's jobs what its reminders ask for, as of this event's version."""
+        task = _task_of(event)
+        key = bookkeeping_key(task["id"])
+        open_ = event.type not in _CLOSING and task.get("status") == "open"
+        candidates = _jobs_of(task, event.traceparent)
+        for _ in range(_ATTEMPTS):
+            item = await self._state.get(key)
+            version, booked = _booked(item)
+            if version > task["version"]:
+                log.debug("event %s is older than the bookkeeping of %s", event.id, key)
+                return
+            now = self._clock.now()
+            # A booked job already due stays: it is firing now, or about to.
+            keep = {
+                name: job
+                for name, job in candidates.items()
+                if open_ and (job.due_at > now or name in booked)
+            }
+            try:
+                await self._write(key, item, event, task["version"], sorted(keep))
+            except ETagMismatch:
+                continue
+            for name, job in keep.items():
+                if job.due_at > now:
+                    await self._scheduler.schedule(name, job.due_at, job.payload)
+            stale = booked if open_ else booked | candidates.keys()
+            for name in sorted(stale - keep.keys()):
+                await self._scheduler.cancel(name)
+            return
+        raise RuntimeError(f"{key} kept changing; retry the event later")
+
+    async def _write(
+        self, key: str, item: StateItem | None, event: CloudEvent, version: int, jobs: list[str]
+    ) -> None:
+        if event.type is EventType.TASK_DELETED:
+            if item is not None:
+                await self._state.delete(key, item.etag)
+            return
+        value = {"version": version, "jobs": jobs}
+        if item is None:
+            await self._state.set(key, value, first_write=True)
+        else:
+            await self._state.set(key, value, item.etag)
+
+    async def fire(self, job: Job) -> None:
+        """Publish `reminder.due` for a job the bookkeeping still lists, then forget it."""
+        payload = job.payload
+        task_id, user_id = payload.get("task_id"), payload.get("user_id")
+        if not isinstance(task_id, str) or not isinstance(user_id, str):
+            log.error("job %s has no task or user; not firing it", job.name)
+            return
+        key = bookkeeping_key(task_id)
+        _, booked = _booked(await self._state.get(key))
+        if job.name not in booked:
+            log.info("job %s is no longer wanted; not firing it", job.name)
+            return
+        data = {
+            "task_id": task_id,
+            "user_id": user_id,
+            "title": payload.get("title", ""),
+            "due_at": payload.get("due_at"),
+            "remind_at": payload.get("remind_at"),
+            "fired_at": _iso(self._clock.now()),
+        }
+        await self._bus.publish(
+            self._events.make(
+                EventType.REMINDER_DUE,
+                user_id,
+                data,
+                subject=task_id,
+                traceparent=payload.get("traceparent"),
+            )
+        )
+        await self._forget(key, job.name)
+
+    async def _forget(self, key: str, name: str) -> None:
+        for _ in range(_ATTEMPTS):
+            item = await self._state.get(key)
+            if item is None or name not in item.value.get("jobs", []):
+                return  # the task was deleted meanwhile, or this ran already
+            jobs = [n for n in item.value["jobs"] if n != name]
+            try:
+                await self._state.set(key, {**item.value, "jobs": jobs}, item.etag)
+            except ETagMismatch:
+                continue
+            return
+        # Raising would make the scheduler fire the job again: a second reminder.due.
+        log.warning("could not drop fired job %s from %s", name, key)

@@ -1,0 +1,242 @@
+"""The `sync` service: pushes what each user's clients must see to their live connections.
+
+It consumes `task-updates` (`task.changed`, `notification`) and keeps, per user, a stream:
+an offset that grows by one for every message, a bounded buffer of recent messages, the ids
+of recent events (a redelivered event is pushed once and takes no new offset) and the
+user's open connections. Offsets are only meaningful within one `epoch`, a random id drawn
+when the process starts: a client that comes back with an offset of another epoch, or one
+older than the buffer, is told to refetch instead of being replayed a partial history.
+
+The handler never awaits a socket: it puts the message, serialized once, into each
+connection's bounded queue and returns; each connection has its own sender (see
+`entrypoints/api/ws.py`). A connection whose queue is full is evicted: its queue is
+emptied, it is told to refetch and closed, and the other connections carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.services import Handles
+
+PUSHED: Final = frozenset({EventType.TASK_CHANGED, EventType.NOTIFICATION})
+TOO_FAR_BEHIND: Final = "too far behind"
+
+
+def _text(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def refetch(reason: str) -> str:
+    """The message telling a client to reload its data: what it missed is not replayable."""
+    return _text({"type": "refetch", "reason": reason})
+
+
+PONG: Final = _text({"type": "pong"})
+
+
+class Connection:
+    """One live client: the messages to send first, then a bounded queue of live ones.
+
+    The sender takes `first`, then `await next()` until it returns None: the connection was
+    evicted (it fell too far behind) and must be told `refetch(TOO_FAR_BEHIND)` and closed.
+    """
+
+    __slots__ = ("_queue", "evicted", "first", "on_evict", "user_id")
+
+    def __init__(self, user_id: str, first: list[str], queue_size: int) -> None:
+        self.user_id = user_id
+        self.first = first
+        self.evicted = False
+        self.on_evict: Callable[[], None] | None = None
+        """Called once on eviction, e.g. to bound how long the sender may still block."""
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(queue_size)
+
+    async def next(self) -> str | None:
+        """The next message to send; None once evicted."""
+        return await self._queue.get()
+
+    def offer(self, text: str) -> bool:
+        """Queue a message without waiting; False (and evicted) when the queue is full."""
+        if self.evicted:
+            return False
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._evict()
+            return False
+        return True
+
+    def pending(self) -> int:
+        """Live messages queued, not sent yet."""
+        return self._queue.qsize()
+
+    def _evict(self) -> None:
+        self.evicted = True
+        while not self._queue.empty():  # what it has not received yet, it will refetch
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+        if self.on_evict is not None:
+            self.on_evict()
+
+
+@dataclass(slots=True)
+class _Stream:
+    """One user's messages: offsets, recent messages, recent event ids, connections."""
+
+    buffer_size: int
+    remembered: int
+    offset: int
+    recent: deque[str] = field(init=False)
+    seen: dict[str, None] = field(default_factory=dict)  # insertion-ordered: oldest first
+    connections: set[Connection] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.recent = deque(maxlen=self.buffer_size)
+
+    def is_new(self, event_id: str) -> bool:
+        if event_id in self.seen:
+            return False
+        self.seen[event_id] = None
+        if len(self.seen) > self.remembered:
+            del self.seen[next(iter(self.seen))]
+        return True
+
+    def since(self, offset: int) -> list[str] | None:
+        """The messages after `offset`, oldest first; None if some already left the buffer."""
+        missed = self.offset - offset
+        if missed < 0 or missed > len(self.recent):
+            return None
+        return list(self.recent)[len(self.recent) - missed :] if missed else []
+
+
+class SyncService:
+    """The hub of live connections, per user. One instance per process (one epoch).
+
+    Memory stays bounded: a stream keeps at most `buffer_size` messages and `remembered`
+    event ids, and only the `idle_streams` most recently active users without a connection
+    keep theirs. Beyond that the least recent one is forgotten but for its offset, so its
+    clients, when they come back, are told to refetch rather than replayed a partial gap
+    (and an event redelivered after that would be pushed again).
+    """
+
+    name = "sync"
+
+    def __init__(
+        self,
+        buffer_size: int,
+        queue_size: int,
+        *,
+        epoch: str | None = None,
+        remembered: int | None = None,
+        idle_streams: int = 256,
+    ) -> None:
+        self.epoch = epoch or secrets.token_hex(8)
+        self._buffer_size = buffer_size
+        self._queue_size = queue_size
+        self._remembered = remembered or max(buffer_size, 1024)
+        self._max_idle = idle_streams
+        self._streams: dict[str, _Stream] = {}
+        self._idle: OrderedDict[str, None] = OrderedDict()  # no connection; oldest first
+        self._offsets: dict[str, int] = {}  # of forgotten streams
+        self.pushed = 0
+        self.duplicates = 0
+        self.evictions = 0
+
+    def subscriptions(self) -> list[Handles]:
+        return [Handles(f"{self.name}.{Topic.TASK_UPDATES}", Topic.TASK_UPDATES, PUSHED, self.push)]
+
+    async def push(self, event: CloudEvent) -> None:
+        """Number the event in its user's stream and queue it for each of their connections."""
+        stream = self._stream(event.userid)
+        if not stream.is_new(event.id):
+            self.duplicates += 1
+            return
+        stream.offset += 1
+        text = _text({"offset": stream.offset, "epoch": self.epoch, "event": event.to_dict()})
+        stream.recent.append(text)
+        self.pushed += 1
+        for connection in list(stream.connections):
+            self.send(connection, text)
+        self._touch(event.userid, stream)
+
+    def send(self, connection: Connection, text: str) -> bool:
+        """Queue `text` for one connection; False if that evicted it (or it was already)."""
+        if connection.offer(text):
+            return True
+        stream = self._streams.get(connection.user_id)
+        if stream is not None and connection in stream.connections:
+            stream.connections.discard(connection)
+            self.evictions += 1
+            self._touch(connection.user_id, stream)
+        return False
+
+    def connect(self, user_id: str, since: int | None, epoch: str | None) -> Connection:
+        """A new connection of `user_id`, registered for live messages.
+
+        Its first messages are `hello` (epoch and current offset), then, if the client gave
+        the `since` offset and `epoch` of its last message, what it missed; or `refetch`
+        when that cannot be replayed. Nothing happens between taking the missed messages
+        and registering, so a client sees every message once, in order.
+        """
+        stream = self._stream(user_id)
+        first = [_text({"type": "hello", "epoch": self.epoch, "offset": stream.offset})]
+        if since is not None or epoch is not None:
+            first.extend(self._catch_up(stream, since, epoch))
+        connection = Connection(user_id, first, self._queue_size)
+        stream.connections.add(connection)
+        self._idle.pop(user_id, None)
+        return connection
+
+    def _catch_up(self, stream: _Stream, since: int | None, epoch: str | None) -> list[str]:
+        if since is None or epoch is None:
+            return [refetch("since and epoch come together")]
+        if epoch != self.epoch:
+            return [refetch("the server restarted (another epoch)")]
+        missed = stream.since(since)
+        if missed is None:
+            return [refetch("too old" if since < stream.offset else "unknown offset")]
+        return missed
+
+    def disconnect(self, connection: Connection) -> None:
+        stream = self._streams.get(connection.user_id)
+        if stream is not None and connection in stream.connections:
+            stream.connections.discard(connection)
+            self._touch(connection.user_id, stream)
+
+    def connections(self, user_id: str) -> int:
+        stream = self._streams.get(user_id)
+        return 0 if stream is None else len(stream.connections)
+
+    def offset(self, user_id: str) -> int:
+        stream = self._streams.get(user_id)
+        return self._offsets.get(user_id, 0) if stream is None else stream.offset
+
+    def streams(self) -> int:
+        """How many users' streams are held in memory."""
+        return len(self._streams)
+
+    def _stream(self, user_id: str) -> _Stream:
+        stream = self._streams.get(user_id)
+        if stream is None:
+            offset = self._offsets.pop(user_id, 0)
+            stream = _Stream(self._buffer_size, self._remembered, offset)
+            self._streams[user_id] = stream
+        return stream
+
+    def _touch(self, user_id: str, stream: _Stream) -> None:
+        """Mark the stream recently active; forget the least recent idle ones over the cap."""
+        if stream.connections:
+            return
+        self._idle[user_id] = None
+        self._idle.move_to_end(user_id)
+        while len(self._idle) > self._max_idle:
+            forgotten, _ = self._idle.popitem(last=False)
+            self._offsets[forgotten] = self._streams.pop(forgotten).offset
