@@ -145,6 +145,9 @@ class ReminderService:
             if version > task["version"]:
                 log.debug("event %s is older than the bookkeeping of %s", event.id, key)
                 return
+            if item is None and not candidates:
+                # Nothing booked and nothing wanted: no state to keep (most tasks).
+                return
             now = self._clock.now()
             # A booked job already due stays: it is firing now, or about to.
             keep = {
