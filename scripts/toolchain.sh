@@ -16,21 +16,29 @@
 #   kafka-<ver>/pom.xml        the generated pom the jars were copied from
 #   m2/                        Maven's local repository for those downloads
 #   dapr-<ver>/daprd, scheduler
-#   go/{mod,build,path}        GOMODCACHE, GOCACHE and GOPATH for the Dapr build
+#   go/{mod,build,path}        GOMODCACHE (also holds the Go release the build uses),
+#                              GOCACHE and GOPATH of the Dapr build (~7 GB; Go makes
+#                              go/mod read-only: `chmod -R u+w go` before deleting it)
+#   go/src/dapr-<ver>          a writable copy of the Dapr module, while it builds
 #
-# Environment: TASKSTREAM_KAFKA_VERSION, TASKSTREAM_DAPR_VERSION (override the pins).
+# Environment: TASKSTREAM_KAFKA_VERSION, TASKSTREAM_DAPR_VERSION (override the pins),
+# TASKSTREAM_DAPR_GO_REPLACES (see DAPR_GO_REPLACES below).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-# Newest Kafka 3.9 on Maven Central. Newest Dapr 1.16 that the Go proxy serves
-# *and* the Go checksum database verifies (v1.16.8 is on the proxy, but its
-# checksum lookup is not served here).
+# Newest Kafka 3.9 on Maven Central.
 KAFKA_VERSION="${TASKSTREAM_KAFKA_VERSION:-3.9.2}"
 KAFKA_SLF4J_VERSION="1.7.36" # the slf4j-api that kafka_2.13 3.9 depends on
 KAFKA_RELOAD4J_VERSION="1.2.25"
+# Newest Dapr 1.16 that builds from what the Go module proxy reachable here serves:
+# v1.16.8 is listed but its checksum lookup is refused; v1.16.5 needs
+# go-etcd-cron v0.9.2, whose zip the proxy refuses (403), so that one dependency
+# is pinned back to v0.9.1 (what v1.16.0-v1.16.2 use). Space-separated
+# `go mod edit -replace` arguments; empty for a build exactly as released.
 DAPR_VERSION="${TASKSTREAM_DAPR_VERSION:-1.16.5}"
+DAPR_GO_REPLACES="${TASKSTREAM_DAPR_GO_REPLACES-github.com/diagridio/go-etcd-cron=github.com/diagridio/go-etcd-cron@v0.9.1}"
 
 KAFKA_HOME="$TASKSTREAM_CACHE_DIR/kafka-$KAFKA_VERSION"
 DAPR_HOME="$TASKSTREAM_CACHE_DIR/dapr-$DAPR_VERSION"
@@ -80,14 +88,21 @@ install_kafka() {
     have java || die "java not found: install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
     have mvn || apt_install maven
     log "downloading Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_HOME"
+    local start
+    start="$(_ts_now)"
     rm -rf -- "$KAFKA_HOME"
     mkdir -p -- "$KAFKA_HOME"
     kafka_pom >"$KAFKA_HOME/pom.xml"
-    mvn -B -q -f "$KAFKA_HOME/pom.xml" -Dmaven.repo.local="$TASKSTREAM_CACHE_DIR/m2" \
+    # stdout is for the paths: Maven's output goes to stderr, without the colour
+    # codes that Maven 3.8 prints even with -q -B.
+    mvn -B -q -Dstyle.color=never -f "$KAFKA_HOME/pom.xml" \
+        -Dmaven.repo.local="$TASKSTREAM_CACHE_DIR/m2" \
         dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$KAFKA_HOME/libs"
+        -DoutputDirectory="$KAFKA_HOME/libs" 2>&1 |
+        sed -e $'s/\033\\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2
     check_kafka_classes
     touch "$KAFKA_HOME/.complete"
+    log "downloaded Kafka $KAFKA_VERSION in $(elapsed_since "$start")"
 }
 
 # Loads each main class the scripts start (javap finds it on the classpath or fails).
@@ -106,14 +121,17 @@ dapr_is_complete() {
     [[ -f "$DAPR_HOME/.complete" && -x "$DAPR_HOME/daprd" && -x "$DAPR_HOME/scheduler" ]]
 }
 
+# Runs a go command with the cache dirs under $GO_HOME and the Go toolchain
+# $GO_TOOLCHAIN ("local" for the installed go).
+GO_TOOLCHAIN=local
 go_env() {
     env GOPATH="$GO_HOME/path" GOMODCACHE="$GO_HOME/mod" GOCACHE="$GO_HOME/build" \
-        GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 "$@"
+        GOTOOLCHAIN="$GO_TOOLCHAIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 "$@"
 }
 
 install_dapr() {
     dapr_is_complete && return 0
-    have go || die "go not found: install Go 1.24 or newer"
+    have go || die "go not found: install Go 1.21 or newer (it fetches the release Dapr names)"
     local module="github.com/dapr/dapr@v$DAPR_VERSION" src build start ldflags
     log "fetching $module from the Go module proxy"
     mkdir -p -- "$GO_HOME"
@@ -126,18 +144,34 @@ install_dapr() {
     mkdir -p -- "$GO_HOME/src"
     cp -R -- "$src" "$build"
     chmod -R u+w -- "$build"
+    local replace
+    for replace in $DAPR_GO_REPLACES; do
+        log "go mod edit -replace $replace"
+        (cd -- "$build" && go_env go mod edit -replace "$replace")
+    done
+    # Build with the Go release that Dapr's go.mod names (its `toolchain` line, else
+    # its `go` line), fetched once as a module: newer Go releases reject the
+    # assembly of a dependency (github.com/choleraehyq/pid v0.0.20 fails to
+    # assemble with Go 1.26).
+    GO_TOOLCHAIN="$(sed -n 's/^toolchain \(go[0-9.]*\)$/\1/p' "$build/go.mod")"
+    [[ -n "$GO_TOOLCHAIN" ]] || GO_TOOLCHAIN="go$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$build/go.mod")"
+    log "using Go $(cd -- "$build" && go_env go env GOVERSION)"
     ldflags="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
     ldflags+=" -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
-    log "building daprd and scheduler $DAPR_VERSION (the first build takes 10-25 minutes on 2 cores)"
+    log "building daprd and scheduler $DAPR_VERSION (about 11 minutes the first time on 2 cores)"
     start="$(_ts_now)"
-    rm -rf -- "$DAPR_HOME"
-    mkdir -p -- "$DAPR_HOME"
-    (cd -- "$build" && go_env go build -trimpath -tags allcomponents -ldflags "$ldflags" \
-        -o "$DAPR_HOME/" ./cmd/daprd ./cmd/scheduler)
+    # Built into a side folder, moved into place when whole.
+    rm -rf -- "$DAPR_HOME.partial"
+    mkdir -p -- "$DAPR_HOME.partial"
+    # -mod=mod: a replaced dependency adds its checksum to the copy's go.sum.
+    (cd -- "$build" && go_env go build -mod=mod -trimpath -tags allcomponents -ldflags "$ldflags" \
+        -o "$DAPR_HOME.partial/" ./cmd/daprd ./cmd/scheduler)
     log "built daprd and scheduler in $(elapsed_since "$start")"
-    "$DAPR_HOME/daprd" --version >/dev/null || die "the built daprd does not run"
-    rm -rf -- "$build"
-    touch "$DAPR_HOME/.complete"
+    [[ "$("$DAPR_HOME.partial/daprd" --version)" == "$DAPR_VERSION" ]] ||
+        die "the built daprd does not run or reports another version"
+    touch "$DAPR_HOME.partial/.complete"
+    rm -rf -- "$DAPR_HOME" "$build"
+    mv -- "$DAPR_HOME.partial" "$DAPR_HOME"
 }
 
 # --- main ------------------------------------------------------------------------

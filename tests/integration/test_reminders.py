@@ -110,8 +110,14 @@ async def _jobs_become(container: Container, task_id: str, names: set[str]) -> d
 
 
 async def _booked(container: Container, task_id: str) -> dict[str, Any] | None:
+    """The bookkeeping's version and scheduled jobs (its record of fired jobs left out)."""
     item = await container.state.get(bookkeeping_key(task_id))
-    return None if item is None else item.value
+    return None if item is None else {k: v for k, v in item.value.items() if k != "fired"}
+
+
+async def _fired(container: Container, task_id: str) -> list[str]:
+    item = await container.state.get(bookkeeping_key(task_id))
+    return [] if item is None else list(item.value.get("fired", []))
 
 
 async def test_a_reminder_fires_once_on_time_with_what_the_user_needs(
@@ -154,6 +160,7 @@ async def test_a_reminder_fires_once_on_time_with_what_the_user_needs(
     [(created, _)] = facts.about(task["id"])
     assert event.traceparent == created.traceparent  # one trace from the write to the reminder
     assert await _booked(container, task["id"]) == {"version": 1, "jobs": []}
+    assert await _fired(container, task["id"]) == [name]
 
 
 async def test_moving_the_due_date_moves_a_relative_reminder(

@@ -3,7 +3,8 @@
 Every fact on `task-events` carries the whole task, so the handler does not apply a
 change: it *reconciles*. From the task it computes the jobs that should exist (one per
 reminder moment still to come, while the task is open), compares them with its
-bookkeeping in the state store (`reminders/task/{task_id}` → `{"version", "jobs"}`) and
+bookkeeping in the state store (`reminders/task/{task_id}` → `{"version", "jobs",
+"fired"}`) and
 schedules or cancels the difference. Doing this twice does nothing more, and an event
 older than the bookkeeping (a lower task version) is skipped, so a redelivered old event
 never brings back a job.
@@ -17,7 +18,8 @@ its task and moment (`reminder/{task_id}/{remind_at}`), so a moved reminder is a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -102,10 +104,12 @@ def _task_of(event: CloudEvent) -> dict[str, Any]:
     return task
 
 
-def _booked(item: StateItem | None) -> tuple[int, set[str]]:
+def _booked(item: StateItem | None) -> tuple[int, set[str], set[str]]:
+    """The bookkeeping's version, its scheduled jobs and the jobs that already fired."""
     if item is None:
-        return 0, set()
-    return int(item.value.get("version", 0)), set(item.value.get("jobs", []))
+        return 0, set(), set()
+    value = item.value
+    return int(value.get("version", 0)), set(value.get("jobs", [])), set(value.get("fired", []))
 
 
 class ReminderService:
@@ -141,7 +145,7 @@ class ReminderService:
         candidates = _jobs_of(task, event.traceparent)
         for _ in range(_ATTEMPTS):
             item = await self._state.get(key)
-            version, booked = _booked(item)
+            version, booked, fired = _booked(item)
             if version > task["version"]:
                 log.debug("event %s is older than the bookkeeping of %s", event.id, key)
                 return
@@ -149,18 +153,27 @@ class ReminderService:
                 # Nothing booked and nothing wanted: no state to keep (most tasks).
                 return
             now = self._clock.now()
-            # A booked job already due stays: it is firing now, or about to.
+            # A reminder still ahead when the change was made is kept even if its moment
+            # has passed since (the event waited in the outbox through a restart): it
+            # fires at once. One that fired already never comes back.
             keep = {
                 name: job
                 for name, job in candidates.items()
-                if open_ and (job.due_at > now or name in booked)
+                if open_ and name not in fired and (job.due_at > event.time or name in booked)
             }
             try:
-                await self._write(key, item, event, task["version"], sorted(keep))
+                await self._write(
+                    key,
+                    item,
+                    event,
+                    task["version"],
+                    sorted(keep),
+                    sorted(fired & candidates.keys()),
+                )
             except ETagMismatch:
                 continue
             for name, job in keep.items():
-                if job.due_at > now:
+                if job.due_at > now or name not in booked:
                     await self._scheduler.schedule(name, job.due_at, job.payload)
             stale = booked if open_ else booked | candidates.keys()
             for name in sorted(stale - keep.keys()):
@@ -169,13 +182,19 @@ class ReminderService:
         raise RuntimeError(f"{key} kept changing; retry the event later")
 
     async def _write(
-        self, key: str, item: StateItem | None, event: CloudEvent, version: int, jobs: list[str]
+        self,
+        key: str,
+        item: StateItem | None,
+        event: CloudEvent,
+        version: int,
+        jobs: list[str],
+        fired: list[str],
     ) -> None:
         if event.type is EventType.TASK_DELETED:
             if item is not None:
                 await self._state.delete(key, item.etag)
             return
-        value = {"version": version, "jobs": jobs}
+        value = {"version": version, "jobs": jobs, "fired": fired}
         if item is None:
             await self._state.set(key, value, first_write=True)
         else:
@@ -189,7 +208,7 @@ class ReminderService:
             log.error("job %s has no task or user; not firing it", job.name)
             return
         key = bookkeeping_key(task_id)
-        _, booked = _booked(await self._state.get(key))
+        _, booked, _ = _booked(await self._state.get(key))
         if job.name not in booked:
             log.info("job %s is no longer wanted; not firing it", job.name)
             return
@@ -201,15 +220,16 @@ class ReminderService:
             "remind_at": payload.get("remind_at"),
             "fired_at": _iso(self._clock.now()),
         }
-        await self._bus.publish(
-            self._events.make(
-                EventType.REMINDER_DUE,
-                user_id,
-                data,
-                subject=task_id,
-                traceparent=payload.get("traceparent"),
-            )
+        # The id derives from the job, so a job fired twice (a crash before `_forget`)
+        # publishes the same event twice, which every consumer recognises.
+        event = self._events.make(
+            EventType.REMINDER_DUE,
+            user_id,
+            data,
+            subject=task_id,
+            traceparent=payload.get("traceparent"),
         )
+        await self._bus.publish(replace(event, id=str(uuid.uuid5(uuid.NAMESPACE_URL, job.name))))
         await self._forget(key, job.name)
 
     async def _forget(self, key: str, name: str) -> None:
@@ -218,8 +238,9 @@ class ReminderService:
             if item is None or name not in item.value.get("jobs", []):
                 return  # the task was deleted meanwhile, or this ran already
             jobs = [n for n in item.value["jobs"] if n != name]
+            fired = sorted({*item.value.get("fired", []), name})
             try:
-                await self._state.set(key, {**item.value, "jobs": jobs}, item.etag)
+                await self._state.set(key, {**item.value, "jobs": jobs, "fired": fired}, item.etag)
             except ETagMismatch:
                 continue
             return
