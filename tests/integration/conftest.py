@@ -21,7 +21,7 @@ from taskstream.adapters.db.database import Database
 from taskstream.bootstrap import Container, build
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
-from tests.conftest import AdjustableClock
+from tests.conftest import AdjustableClock, eventually
 
 POSTGRES_URL = os.environ.get("TASKSTREAM_TEST_POSTGRES_URL")
 TEST_SECRET = "test-signing-secret-" + "x" * 64
@@ -131,3 +131,13 @@ def login(client: httpx.AsyncClient) -> Login:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return sign_up_and_log_in
+
+
+async def settled(container: Container) -> None:
+    """Every event of every write so far is handled: the bus delivers an event before the
+    relay marks its row sent, and a handler's own writes are in the outbox by then."""
+
+    async def nothing_pending() -> bool:
+        return await container.relay.pending() == 0
+
+    await eventually(nothing_pending)

@@ -14,18 +14,11 @@ from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
 from taskstream.app.services.audit import AuditService
 from taskstream.bootstrap import Container
 from tests.conftest import eventually
-from tests.integration.conftest import Login
+from tests.integration.conftest import Login, settled
 
 Headers = dict[str, str]
 
 HISTORY = ["task.deleted", "task.reopened", "task.completed", "task.updated", "task.created"]
-
-
-async def _settled(container: Container) -> None:
-    async def nothing_pending() -> bool:
-        return await container.relay.pending() == 0
-
-    await eventually(nothing_pending)
 
 
 async def _activity(client: httpx.AsyncClient, headers: Headers, **params: Any) -> Any:
@@ -67,7 +60,7 @@ async def history(
 ) -> tuple[str, list[Any]]:
     """A task's five events as Ada's activity shows them, newest first."""
     task_id = await _live_task_history(client, ada)
-    await _settled(container)
+    await settled(container)
     entries = (await _activity(client, ada))["data"]
     return task_id, entries
 
@@ -175,7 +168,7 @@ async def test_a_redelivered_event_adds_nothing(
     )
     response = await client.post("/tasks", headers=ada, json={"title": "Buy milk"})
     assert response.status_code == 201, response.text
-    await _settled(container)
+    await settled(container)
     [created] = delivered
     assert await _rows(container) == 1
 
@@ -196,7 +189,7 @@ async def test_reminders_that_fell_due_are_in_the_activity(
 ) -> None:
     response = await client.post("/tasks", headers=ada, json={"title": "Buy milk"})
     task = response.json()
-    await _settled(container)
+    await settled(container)
     user_id = (await client.get("/users/me", headers=ada)).json()["id"]
     due = EventFactory("taskstream/reminders", new_id, container.clock).make(
         EventType.REMINDER_DUE, user_id, {"task_id": task["id"]}, subject=task["id"]

@@ -26,7 +26,7 @@ from taskstream.bootstrap import Container, build
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 from tests.conftest import AdjustableClock, eventually
-from tests.integration.conftest import TEST_SECRET, Login
+from tests.integration.conftest import TEST_SECRET, Login, settled
 
 Headers = dict[str, str]
 Lanes = dict[tuple[str, str], list[str]]
@@ -68,13 +68,6 @@ def _outbox_lanes(rows: list[Any]) -> Lanes:
     return _lanes((row.topic, row.partition_key, row.event_id) for row in rows)
 
 
-async def _settled(container: Container) -> None:
-    async def nothing_pending() -> bool:
-        return await container.relay.pending() == 0
-
-    await eventually(nothing_pending)
-
-
 async def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json() if response.content else None
@@ -112,7 +105,7 @@ async def test_every_task_write_leaves_events_in_the_outbox_that_are_published_o
     assert [(p["data"]["change"], p["data"]["task_id"]) for p in updates] == written
     assert {p["type"] for p in updates} == {"task.changed"}
 
-    await _settled(container)
+    await settled(container)
     rows = (await _outbox(container))[rows_before:]
     assert all(row.sent_at is not None for row in rows)
     assert sorted(e.id for e in recorder.events) == sorted(row.event_id for row in rows)
@@ -148,7 +141,7 @@ async def test_each_user_s_events_arrive_in_the_order_of_their_writes(
     written = dict(
         zip(users, await asyncio.gather(*(busy_day(h) for h in users.values())), strict=True)
     )
-    await _settled(container)
+    await settled(container)
 
     for headers, expected in zip(users.values(), written.values(), strict=True):
         me = await _ok(await client.get("/users/me", headers=headers))

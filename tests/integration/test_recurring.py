@@ -13,7 +13,7 @@ from taskstream.app.ports import Drop
 from taskstream.app.services.recurring import RecurringService
 from taskstream.bootstrap import Container
 from tests.conftest import eventually
-from tests.integration.conftest import Login
+from tests.integration.conftest import Login, settled
 
 Headers = dict[str, str]
 
@@ -27,16 +27,6 @@ DAILY: dict[str, Any] = {
     "reminders": [{"minutes_before": 30}, {"at": "2031-03-10T06:00:00Z"}],
     "recurrence": {"rule": "FREQ=DAILY"},
 }
-
-
-async def _settled(container: Container) -> None:
-    """Every event of every write so far is handled (the bus delivers before the relay
-    marks a row sent, and a handler's own writes are pending by then)."""
-
-    async def nothing_pending() -> bool:
-        return await container.relay.pending() == 0
-
-    await eventually(nothing_pending)
 
 
 async def _series(client: httpx.AsyncClient, headers: Headers, series_id: str) -> list[Any]:
@@ -88,7 +78,7 @@ async def test_completing_a_daily_task_creates_the_next_one_like_it(
         return tasks if len(tasks) == 2 else []
 
     done, following = await eventually(two)
-    await _settled(container)
+    await settled(container)
     assert len(await _series(client, ada, first["id"])) == 2
     assert done["id"] == first["id"]
     assert done["status"] == "done"
@@ -126,7 +116,7 @@ async def test_a_completion_delivered_twice_creates_one_next_task(
     completions = _recorder(container)
     first = await _create(client, ada, DAILY)
     await _post(client, ada, f"/tasks/{first['id']}/complete")
-    await _settled(container)
+    await settled(container)
     [completed] = completions
     assert len(await _series(client, ada, first["id"])) == 2
 
@@ -135,7 +125,7 @@ async def test_a_completion_delivered_twice_creates_one_next_task(
     service = container.service("recurring")
     assert isinstance(service, RecurringService)
     await service.schedule_next_occurrence(completed)
-    await _settled(container)
+    await settled(container)
 
     tasks = await _series(client, ada, first["id"])
     assert [t["occurrence"] for t in tasks] == [1, 2]
@@ -147,11 +137,11 @@ async def test_reopening_and_completing_again_creates_no_second_next_task(
 ) -> None:
     first = await _create(client, ada, DAILY)
     await _post(client, ada, f"/tasks/{first['id']}/complete")
-    await _settled(container)
+    await settled(container)
 
     await _post(client, ada, f"/tasks/{first['id']}/reopen")
     await _post(client, ada, f"/tasks/{first['id']}/complete")
-    await _settled(container)
+    await settled(container)
 
     tasks = await _series(client, ada, first["id"])
     assert [(t["occurrence"], t["status"]) for t in tasks] == [(1, "done"), (2, "open")]
@@ -163,12 +153,12 @@ async def test_a_rule_with_a_count_stops_after_its_last_occurrence(
 ) -> None:
     first = await _create(client, ada, {**DAILY, "recurrence": {"rule": "FREQ=DAILY;COUNT=2"}})
     await _post(client, ada, f"/tasks/{first['id']}/complete")
-    await _settled(container)
+    await settled(container)
     _, second = await _series(client, ada, first["id"])
     assert second["occurrence"] == 2
 
     await _post(client, ada, f"/tasks/{second['id']}/complete")
-    await _settled(container)
+    await settled(container)
 
     tasks = await _series(client, ada, first["id"])
     assert [(t["occurrence"], t["status"]) for t in tasks] == [(1, "done"), (2, "done")]
@@ -184,7 +174,7 @@ async def test_a_task_whose_rule_was_removed_does_not_come_back(
     assert response.json()["recurrence"] is None
 
     await _post(client, ada, f"/tasks/{first['id']}/complete")
-    await _settled(container)
+    await settled(container)
 
     assert len(completions) == 1  # the completion was delivered, and ignored
     response = await client.get("/tasks", headers=ada, params={"limit": 200})

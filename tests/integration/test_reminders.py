@@ -15,7 +15,7 @@ from taskstream.app.ports import Job
 from taskstream.app.services.reminders import ReminderService, bookkeeping_key, job_name
 from taskstream.bootstrap import Container
 from tests.conftest import eventually
-from tests.integration.conftest import Login
+from tests.integration.conftest import Login, settled
 
 Headers = dict[str, str]
 
@@ -75,15 +75,6 @@ def _soon(container: Container, seconds: float) -> datetime:
     return container.clock.now() + timedelta(seconds=seconds)
 
 
-async def _settled(container: Container) -> None:
-    """Every event of every write so far is handled."""
-
-    async def nothing_pending() -> bool:
-        return await container.relay.pending() == 0
-
-    await eventually(nothing_pending)
-
-
 async def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json() if status != 204 else None
@@ -139,7 +130,7 @@ async def test_a_reminder_fires_once_on_time_with_what_the_user_needs(
 
     await eventually(arrived)
     await _jobs_become(container, task["id"], set())  # the job is done with
-    await _settled(container)
+    await settled(container)
 
     [(event, at)] = due.about(task["id"])
     assert len(due.events) == 1
@@ -274,7 +265,7 @@ async def test_the_same_task_event_twice_makes_one_job_per_reminder(
     expected = {
         job_name(task["id"], "2031-03-10T08:00:00Z"),  # both reminders: one moment, one job
     }
-    await _settled(container)
+    await settled(container)
     assert set(await _jobs(container, task["id"])) == expected
     booked = await _booked(container, task["id"])
     [(created, _)] = facts.about(task["id"])
@@ -283,7 +274,7 @@ async def test_the_same_task_event_twice_makes_one_job_per_reminder(
     await service.reconcile(created)
     await service.reconcile(CloudEvent.from_json(created.to_json()))
     await container.bus.publish(created)
-    await _settled(container)
+    await settled(container)
 
     assert set(await _jobs(container, task["id"])) == expected
     assert await _booked(container, task["id"]) == booked
@@ -304,7 +295,7 @@ async def test_an_older_event_after_a_newer_one_changes_nothing(
     await _ok(await client.post(f"/tasks/{task['id']}/complete", headers=ada))
     await _ok(await client.post(f"/tasks/{task['id']}/reopen", headers=ada))
     newest = {job_name(task["id"], "2031-04-01T08:00:00Z")}
-    await _settled(container)
+    await settled(container)
     assert set(await _jobs(container, task["id"])) == newest
     booked = await _booked(container, task["id"])
     assert booked == {"version": 4, "jobs": sorted(newest)}
@@ -322,7 +313,7 @@ async def test_a_job_the_bookkeeping_does_not_list_fires_nothing(
     client: httpx.AsyncClient, container: Container, ada: Headers, ada_id: str, due: Recorder
 ) -> None:
     task = await _create(client, ada, title="Stale", reminders=[{"at": "2031-03-01T08:00:00Z"}])
-    await _settled(container)
+    await settled(container)
     stale = Job(
         job_name(task["id"], "2031-02-01T08:00:00Z"),
         container.clock.now(),
