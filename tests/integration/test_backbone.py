@@ -303,17 +303,22 @@ async def test_a_handler_that_keeps_failing_parks_the_event_until_it_is_replayed
     assert letter.replayed_at is None
     assert bus.dead == 1
 
+    assert await bus.replay(letter.id) is False  # still broken: the same letter, updated
+    [again] = await idle.dead_letters.list()
+    assert (again.id, again.attempts, again.replayed_at) == (letter.id, 4, None)
+    assert bus.dead == 1
+
     broken = False
     assert await bus.replay(letter.id) is True
 
-    assert fragile == [event.id] * 3
+    assert fragile == [event.id] * 5
     assert healthy == [event.id]  # the replay goes to the subscriber that failed only
     assert await idle.dead_letters.list() == []
     replayed = await idle.dead_letters.get(letter.id)
     assert replayed is not None
     assert replayed.replayed_at is not None
     assert await bus.replay(letter.id) is False  # once is enough
-    assert fragile == [event.id] * 3
+    assert fragile == [event.id] * 5
 
 
 async def test_a_dropped_event_is_neither_retried_nor_parked(idle: Container) -> None:

@@ -62,8 +62,13 @@ class InProcessEventBus:
         if targets:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
-    async def deliver(self, subscription: Subscription, event: CloudEvent) -> bool:
-        """Hand `event` to one subscriber; False if it ended among the dead letters."""
+    async def deliver(
+        self, subscription: Subscription, event: CloudEvent, *, letter: str | None = None
+    ) -> bool:
+        """Hand `event` to one subscriber; False if it ended among the dead letters.
+
+        Replaying the dead letter `letter` that fails again updates it instead of parking
+        a second copy."""
         backoff = self._first_backoff
         for attempt in range(1, self._max_attempts + 1):
             try:
@@ -74,8 +79,11 @@ class InProcessEventBus:
             except Exception as exc:
                 if attempt == self._max_attempts:
                     log.exception("%s failed on event %s; parked", subscription.name, event.id)
-                    await self._dead_letters.park(subscription.name, event, repr(exc), attempt)
-                    self.dead += 1
+                    if letter is None:
+                        await self._dead_letters.park(subscription.name, event, repr(exc), attempt)
+                        self.dead += 1
+                    else:
+                        await self._dead_letters.failed_again(letter, repr(exc), attempt)
                     return False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
@@ -89,7 +97,9 @@ class InProcessEventBus:
         letter = await self._dead_letters.get(dead_letter_id)
         if letter is None or letter.replayed_at is not None:
             return False
-        handled = await self.deliver(self.subscription(letter.subscription), letter.event)
+        handled = await self.deliver(
+            self.subscription(letter.subscription), letter.event, letter=letter.id
+        )
         if handled:
             await self._dead_letters.mark_replayed(dead_letter_id)
         return handled

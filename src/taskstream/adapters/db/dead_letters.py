@@ -65,6 +65,19 @@ class SqlDeadLetterStore:
             ).first()
         return None if row is None else _letter(row)
 
+    async def failed_again(self, letter_id: str, error: str, attempts: int) -> None:
+        """A replay failed too: add its attempts and keep the newest error."""
+        async with self._database.transaction() as conn:
+            await conn.execute(
+                update(dead_letters)
+                .where(dead_letters.c.id == letter_id)
+                .values(
+                    error=error[:4000],
+                    attempts=dead_letters.c.attempts + attempts,
+                    failed_at=self._clock.now(),
+                )
+            )
+
     async def mark_replayed(self, letter_id: str) -> None:
         async with self._database.transaction() as conn:
             await conn.execute(
