@@ -110,12 +110,12 @@ async def test_scheduling_a_name_again_replaces_the_job(
     now = clock.now()
     async with running(scheduler):
         # Later: the first moment passes without the job.
-        await scheduler.schedule("t/later", now + timedelta(seconds=0.2), {"v": 1})
-        later = now + timedelta(seconds=0.7)
+        await scheduler.schedule("t/later", now + timedelta(seconds=1.0), {"v": 1})
+        later = now + timedelta(seconds=1.6)
         await scheduler.schedule("t/later", later, {"v": 2})
         # Sooner: the loop wakes for the new moment instead of sleeping to the old one.
         await scheduler.schedule("t/sooner", now + timedelta(minutes=5), {"v": 1})
-        sooner = now + timedelta(seconds=0.4)
+        sooner = now + timedelta(seconds=1.2)
         await scheduler.schedule("t/sooner", sooner, {"v": 2})
 
         await eventually(fired.count("t/later"))
