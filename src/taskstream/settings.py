@@ -11,7 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TASKSTREAM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TASKSTREAM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `KEY=` in .env means "the default", as .env.example shows
+        extra="ignore",
     )
 
     data_dir: Path = Field(
@@ -60,6 +64,26 @@ class Settings(BaseSettings):
     sync_queue_size: int = Field(
         default=256, ge=1, description="Messages a slow connection may fall behind by."
     )
+
+    dapr_http_port: int | None = Field(
+        default=None,
+        description="The HTTP port of this service's Dapr sidecar (distributed shape only; "
+        "`taskstream serve` needs it).",
+    )
+    dapr_api_token: SecretStr | None = Field(
+        default=None, description="Sent to the sidecar as dapr-api-token (its DAPR_API_TOKEN)."
+    )
+    app_api_token: SecretStr | None = Field(
+        default=None,
+        description="Required from the sidecar on Dapr-only routes (its APP_API_TOKEN).",
+    )
+    pubsub_name: str = "pubsub"
+    state_store_name: str = "statestore"
+    secret_store_name: str = Field(
+        default="secretstore",
+        description="The Dapr secret store holding jwt-secret and database-url.",
+    )
+    api_app_id: str = Field(default="api", description="The Dapr app id of the api service.")
 
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the CLI finds the API."

@@ -181,6 +181,14 @@ class FlakyBus:
             self.budget -= 1
         await self.inner.publish(event)
 
+    async def publish_all(self, events: list[CloudEvent]) -> int:
+        for taken, event in enumerate(events):
+            try:
+                await self.publish(event)
+            except ConnectionError:
+                return taken
+        return len(events)
+
     def subscribe(
         self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
     ) -> None:

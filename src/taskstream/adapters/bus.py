@@ -62,6 +62,15 @@ class InProcessEventBus:
         if targets:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
+    async def publish_all(self, events: list[CloudEvent]) -> int:
+        for taken, event in enumerate(events):
+            try:
+                await self.publish(event)
+            except Exception:
+                log.warning("publishing event %s failed", event.id, exc_info=True)
+                return taken
+        return len(events)
+
     async def deliver(
         self, subscription: Subscription, event: CloudEvent, *, letter: str | None = None
     ) -> bool:

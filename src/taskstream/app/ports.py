@@ -167,6 +167,11 @@ class EventBus(Protocol):
         """Hand the event over for delivery; raises when the bus cannot take it now."""
         ...
 
+    async def publish_all(self, events: list[CloudEvent]) -> int:
+        """Hand `events` over in order; how many, from the first, were taken (the rest
+        should be published again later)."""
+        ...
+
     def subscribe(
         self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
     ) -> None:
@@ -217,9 +222,9 @@ class StateStore(Protocol):
 
     async def set(
         self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
-    ) -> str:
+    ) -> None:
         """Store `value`; with `etag`, only over that version; with `first_write`, only if
-        absent. Returns the new ETag; raises ETagMismatch otherwise."""
+        absent; raises ETagMismatch otherwise."""
         ...
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...

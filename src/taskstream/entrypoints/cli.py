@@ -7,17 +7,22 @@ import getpass
 import json
 import os
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from taskstream.settings import Settings
+
+if TYPE_CHECKING:
+    from taskstream.bootstrap import EmbeddedContainer
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="Manage accounts directly in the database.", no_args_is_help=True)
@@ -43,6 +48,66 @@ def up(
     port = settings.port if port is None else port
     console.print(f"taskstream on http://{host}:{port} (API docs: /api/v1/docs)")
     serve(create_app(build(settings)), host, port)
+
+
+class ServiceName(StrEnum):
+    API = "api"
+    RECURRING = "recurring"
+    REMINDERS = "reminders"
+    NOTIFIER = "notifier"
+    AUDIT = "audit"
+    SYNC = "sync"
+
+
+@app.command()
+def serve(
+    service: Annotated[ServiceName, typer.Argument(help="The service to run.")],
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run one service of the distributed shape, next to its Dapr sidecar.
+
+    Needs TASKSTREAM_DAPR_HTTP_PORT; the JWT secret and the database URL come from the Dapr
+    secret store (keys jwt-secret and database-url). `scripts/distributed.sh up` runs
+    every service this way."""
+    from taskstream.bootstrap import SQL_SERVICES, build_service
+    from taskstream.entrypoints.api.app import create_app
+    from taskstream.entrypoints.server import serve as serve_app
+
+    settings = Settings()
+    if settings.dapr_http_port is None:
+        _fail("Set TASKSTREAM_DAPR_HTTP_PORT to the HTTP port of this service's Dapr sidecar.")
+    settings = _with_secrets(settings, needs_database=service.value in SQL_SERVICES)
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    container = build_service(settings, service.value)
+    console.print(f"taskstream {service.value} on http://{host}:{port}")
+    serve_app(create_app(container, migrate=service is ServiceName.API), host, port)
+
+
+def _with_secrets(settings: Settings, *, needs_database: bool) -> Settings:
+    """`settings` with the JWT secret and database URL read from the Dapr secret store."""
+    from taskstream.adapters.dapr import DaprError, Sidecar
+
+    assert settings.dapr_http_port is not None
+    keys = ["jwt-secret", "database-url"] if needs_database else ["jwt-secret"]
+    token = settings.dapr_api_token
+
+    async def read() -> dict[str, str]:
+        sidecar = Sidecar(settings.dapr_http_port or 0, token.get_secret_value() if token else None)
+        try:
+            return await sidecar.secrets(settings.secret_store_name, keys)
+        finally:
+            await sidecar.close()
+
+    try:
+        found = asyncio.run(read())
+    except (DaprError, httpx.HTTPError) as exc:
+        _fail(f"Could not read {', '.join(keys)} from the secret store: {exc}")
+    update: dict[str, Any] = {"jwt_secret": SecretStr(found["jwt-secret"])}
+    if needs_database:
+        update["database_url"] = found["database-url"]
+    return settings.model_copy(update=update)
 
 
 @app.command()
@@ -337,14 +402,40 @@ def dead_letters_replay(
     letter_id: Annotated[str | None, typer.Argument(help="The dead letter's id.")] = None,
     replay_all: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
 ) -> None:
-    """Deliver dead letters again to the subscriber that failed on them."""
+    """Deliver dead letters again to the subscriber that failed on them.
+
+    In the distributed shape (TASKSTREAM_DAPR_HTTP_PORT set to a sidecar's port, e.g. the
+    api's) the event is published again to its topic: its consumers take it again, and
+    those that handled it already skip it."""
+    from taskstream.adapters.dapr import DaprError, DaprEventBus, Sidecar
     from taskstream.bootstrap import build
 
     if (letter_id is None) == (not replay_all):
         _fail("Give one dead letter's id, or --all.")
+    settings = Settings()
+    distributed = settings.dapr_http_port is not None
+    if distributed:
+        settings = _with_secrets(settings, needs_database=True)
+
+    async def republish(container: EmbeddedContainer, letter_id: str) -> bool:
+        assert settings.dapr_http_port is not None
+        token = settings.dapr_api_token
+        sidecar = Sidecar(settings.dapr_http_port, token.get_secret_value() if token else None)
+        try:
+            letter = await container.dead_letters.get(letter_id)
+            if letter is None:
+                return False
+            await DaprEventBus(sidecar, settings.pubsub_name, "cli").publish(letter.event)
+        except (DaprError, httpx.HTTPError) as exc:
+            errors.print(f"Publishing {letter_id} failed: {exc}")
+            return False
+        finally:
+            await sidecar.close()
+        await container.dead_letters.mark_replayed(letter_id)
+        return True
 
     async def run() -> tuple[list[str], list[str]]:
-        container = build(Settings())
+        container = build(settings)
         try:
             await container.database.migrate()
             # The handlers only: events they write are relayed by the running server.
@@ -364,10 +455,13 @@ def dead_letters_replay(
             handled: list[str] = []
             failed: list[str] = []
             for one in ids:
-                try:
-                    ok = await container.bus.replay(one)
-                except KeyError:  # no subscriber of that name in this version
-                    ok = False
+                if distributed:
+                    ok = await republish(container, one)
+                else:
+                    try:
+                        ok = await container.bus.replay(one)
+                    except KeyError:  # no subscriber of that name in this version
+                        ok = False
                 (handled if ok else failed).append(one)
             return handled, failed
         finally:

@@ -139,15 +139,11 @@ class OutboxRelay:
         return len(sent), any(failed for _, failed in results)
 
     async def _publish_lane(self, rows: list[Any]) -> tuple[list[int], bool]:
-        sent: list[int] = []
-        for row in rows:
-            try:
-                await self._bus.publish(CloudEvent.from_dict(row.payload))
-            except Exception:
-                log.warning("publishing outbox row %s failed; will retry", row.seq, exc_info=True)
-                return sent, True
-            sent.append(row.seq)
-        return sent, False
+        events = [CloudEvent.from_dict(row.payload) for row in rows]
+        taken = await self._bus.publish_all(events)
+        if taken < len(rows):
+            log.warning("publishing outbox row %s failed; will retry", rows[taken].seq)
+        return [row.seq for row in rows[:taken]], taken < len(rows)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:

@@ -30,7 +30,7 @@ class SqlStateStore:
 
     async def set(
         self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
-    ) -> str:
+    ) -> None:
         now = self._clock.now()
         async with self._database.transaction() as conn:
             if etag is None and not first_write:
@@ -41,7 +41,7 @@ class SqlStateStore:
                     await conn.execute(
                         insert(state).values(key=key, value=value, etag=1, updated_at=now)
                     )
-                    return "1"
+                    return
                 etag = str(current)
             if etag is None:  # first write wins
                 try:
@@ -50,7 +50,7 @@ class SqlStateStore:
                     )
                 except IntegrityError as exc:
                     raise ETagMismatch(key) from exc
-                return "1"
+                return
             if not etag.isdigit():
                 raise ETagMismatch(key)
             result = await conn.execute(
@@ -60,7 +60,6 @@ class SqlStateStore:
             )
             if result.rowcount != 1:
                 raise ETagMismatch(key)
-            return str(int(etag) + 1)
 
     async def delete(self, key: str, etag: str | None = None) -> None:
         async with self._database.transaction() as conn:

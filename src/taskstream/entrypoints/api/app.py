@@ -10,10 +10,18 @@ from fastapi.routing import APIRoute
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api import activity, auth, tasks, webhooks, ws
+from taskstream.entrypoints.api import activity, auth, dapr, tasks, webhooks, ws
 from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
 
 API_PREFIX = "/api/v1"
+
+ROUTERS: dict[str, list[APIRouter]] = {
+    "api": [auth.router, auth.users, tasks.router, tasks.tags],
+    "audit": [activity.router],
+    "notifier": [webhooks.router],
+    "sync": [ws.router],
+}
+"""The public routes of each service: in the embedded shape, all of them on one port."""
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -21,7 +29,8 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
-    """The API over `container`; on start-up it applies migrations when `migrate` is set."""
+    """The HTTP app of the services of `container` (all of them, in the embedded shape);
+    on start-up it applies migrations when `migrate` is set."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,19 +57,14 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for router in (
-        auth.router,
-        auth.users,
-        tasks.router,
-        tasks.tags,
-        activity.router,
-        ws.router,
-        webhooks.router,
-        # [routers]
-    ):
-        v1.include_router(router)
+    for service, routers in ROUTERS.items():
+        if service in container.roles:
+            for router in routers:
+                v1.include_router(router)
     app.include_router(v1)
     app.include_router(_health(container))
+    if container.dapr is not None:
+        dapr.install(app, container)
     return app
 
 
@@ -74,7 +78,9 @@ def _health(container: Container) -> APIRouter:
 
     @router.get("/readyz", name="ready", response_model=None)
     async def ready() -> object:
-        """The process can serve: its database answers."""
+        """The process can serve: its database (if it has one) answers."""
+        if not container.has_database:
+            return {"status": "ready"}
         try:
             await container.database.ping()
         except Exception:  # any failure means "not ready", reported, never raised

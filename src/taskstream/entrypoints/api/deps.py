@@ -32,7 +32,7 @@ async def _principal(
             "Log in first and send the access token as 'Authorization: Bearer <token>'.",
             code="not_authenticated",
         )
-    return container.auth.authenticate(credentials.credentials)
+    return container.tokens.check(credentials.credentials)
 
 
 CurrentUser = Annotated[Principal, Depends(_principal)]

@@ -71,7 +71,7 @@ async def updates(
     try:
         if not token:
             raise Unauthorized("Pass the access token as ?token=.", code="not_authenticated")
-        principal = container.auth.authenticate(token)
+        principal = container.tokens.check(token)
     except Unauthorized as exc:
         await websocket.close(CLOSE_UNAUTHORIZED, _reason(f"{exc.code}: {exc.message}"))
         return

@@ -1,0 +1,377 @@
+"""The ports over a Dapr sidecar's HTTP API: the adapters of the distributed shape.
+
+Every call goes to the service's own `daprd` on loopback; Dapr brings the rest (Kafka for
+pub/sub, the Dapr scheduler for jobs, PostgreSQL for state, a secret store, service
+invocation). The sidecar answers with plain HTTP statuses, mapped here to the ports'
+exceptions: a conflict is `ETagMismatch`, anything else unexpected is `DaprError` (the
+caller retries: the bus redelivers, the relay publishes again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import httpx
+
+from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
+from taskstream.app.events import CloudEvent, EventType, MalformedEvent, Topic
+from taskstream.app.ports import (
+    Clock,
+    Drop,
+    ETagMismatch,
+    EventHandler,
+    Job,
+    JobHandler,
+    StateItem,
+)
+
+log = logging.getLogger(__name__)
+
+Status = Literal["SUCCESS", "RETRY", "DROP"]
+CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
+TOKEN_HEADER: Final = "dapr-api-token"  # noqa: S105 - a header name, not a secret
+
+
+class DaprError(Exception):
+    """The sidecar refused or failed a call; the call may succeed later."""
+
+
+def _failed(response: httpx.Response, what: str) -> DaprError:
+    return DaprError(f"{what}: daprd answered {response.status_code} {response.text[:300]}")
+
+
+class Sidecar:
+    """The HTTP API of this process's `daprd`, on 127.0.0.1."""
+
+    def __init__(self, port: int, token: str | None = None, *, timeout: float = 10.0) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={TOKEN_HEADER: token} if token else {},
+            timeout=timeout,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def secrets(self, store: str, keys: list[str], *, wait: float = 30.0) -> dict[str, str]:
+        """Read `keys` from the secret store, waiting up to `wait` s for the sidecar."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            try:
+                return {key: await self._secret(store, key) for key in keys}
+            except (httpx.TransportError, DaprError):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def _secret(self, store: str, key: str) -> str:
+        response = await self.http.get(f"/v1.0/secrets/{store}/{key}")
+        if response.status_code != 200:
+            raise _failed(response, f"reading secret {key!r} from {store!r}")
+        value = response.json().get(key)
+        if not isinstance(value, str) or not value:
+            raise DaprError(f"secret {key!r} of {store!r} is empty")
+        return value
+
+
+# --- pub/sub --------------------------------------------------------------------------------
+
+
+def dead_letter_topic(app_id: str, topic: Topic) -> str:
+    """Where `app_id`'s deliveries from `topic` go once its retries are spent."""
+    return f"dead-letters.{app_id}.{topic.value}"
+
+
+class DaprEventBus:
+    """Publishes through the sidecar to the pub/sub component; takes deliveries from it.
+
+    An app has one Dapr subscription per topic, routed to `/events/{topic}`, with its own
+    dead-letter topic; `deliver` hands the event to every handler of this app subscribed to
+    its type and answers Dapr: SUCCESS when all are done, DROP for a message no retry can
+    help, RETRY otherwise (daprd retries per the resiliency policy, then dead-letters it).
+    Handlers are idempotent, so a retry after a partial success does no harm.
+    """
+
+    def __init__(self, sidecar: Sidecar, pubsub: str, app_id: str) -> None:
+        self._sidecar = sidecar
+        self._pubsub = pubsub
+        self._app_id = app_id
+        self._handlers: dict[str, list[tuple[str, frozenset[EventType], EventHandler]]] = (
+            defaultdict(list)
+        )
+        self._parking: dict[str, tuple[str, SqlDeadLetterStore]] = {}
+        self.delivered = 0
+
+    async def publish(self, event: CloudEvent) -> None:
+        response = await self._sidecar.http.post(
+            f"/v1.0/publish/{self._pubsub}/{event.topic.value}",
+            content=event.to_json(),
+            headers={"content-type": CLOUDEVENTS_JSON},
+            params={"metadata.partitionKey": event.partition_key},
+        )
+        if response.status_code != 204:
+            raise _failed(response, f"publishing {event.id}")
+
+    async def publish_all(self, events: list[CloudEvent]) -> int:
+        """Publish `events` in order with one bulk call per topic; how many, from the first,
+        were taken. Entries after a failed one may have been taken too: they are published
+        again, and consumers skip what they have seen."""
+        taken = 0
+        while taken < len(events):
+            topic = events[taken].topic
+            run = [taken]
+            while run[-1] + 1 < len(events) and events[run[-1] + 1].topic is topic:
+                run.append(run[-1] + 1)
+            ok = await self._bulk(topic, [events[i] for i in run])
+            taken += ok
+            if ok < len(run):
+                break
+        return taken
+
+    async def _bulk(self, topic: Topic, events: list[CloudEvent]) -> int:
+        entries = [
+            {
+                "entryId": str(i),
+                "event": event.to_dict(),
+                "contentType": CLOUDEVENTS_JSON,
+                "metadata": {"partitionKey": event.partition_key},
+            }
+            for i, event in enumerate(events)
+        ]
+        try:
+            response = await self._sidecar.http.post(
+                f"/v1.0-alpha1/publish/bulk/{self._pubsub}/{topic.value}", json=entries
+            )
+        except httpx.TransportError as exc:
+            log.warning("bulk publish to %s failed: %s", topic.value, exc)
+            return 0
+        if response.status_code == 204:
+            return len(events)
+        failed = _failed_entries(response)
+        log.warning("bulk publish to %s: %s", topic.value, response.text[:300])
+        return min(failed, default=0)
+
+    def subscribe(
+        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+    ) -> None:
+        self._handlers[topic.value].append((name, types, handler))
+
+    def park_dead_letters(self, app_id: str, topic: Topic, store: SqlDeadLetterStore) -> None:
+        """Take `app_id`'s dead letters of `topic` into `store`, for `dead-letters list`."""
+        self._parking[dead_letter_topic(app_id, topic)] = (f"{app_id}.{topic.value}", store)
+
+    def dapr_subscriptions(self) -> list[dict[str, Any]]:
+        """The answer to daprd's GET /dapr/subscribe."""
+        subscriptions = [
+            {
+                "pubsubname": self._pubsub,
+                "topic": topic,
+                "route": f"/events/{topic}",
+                "deadLetterTopic": dead_letter_topic(self._app_id, Topic(topic)),
+            }
+            for topic in self._handlers
+        ]
+        subscriptions += [
+            {"pubsubname": self._pubsub, "topic": topic, "route": f"/events/{topic}"}
+            for topic in self._parking
+        ]
+        return subscriptions
+
+    async def deliver(self, topic: str, body: bytes) -> Status:
+        """Hand one delivery from daprd to the handlers of `topic`; the status to answer."""
+        try:
+            event = CloudEvent.from_json(body)
+        except MalformedEvent as exc:
+            log.warning("dropping a malformed message on %s: %s", topic, exc)
+            return "DROP"
+        if topic in self._parking:
+            subscription, store = self._parking[topic]
+            await store.park(subscription, event, "retries spent (dead-letter topic)", 0)
+            return "SUCCESS"
+        targets = [(n, h) for n, types, h in self._handlers.get(topic, ()) if event.type in types]
+        status: Status = "SUCCESS"
+        for name, handler in targets:
+            try:
+                await handler(event)
+            except Drop as exc:
+                log.warning("%s dropped event %s: %s", name, event.id, exc)
+            except Exception:
+                log.exception("%s failed on event %s; Dapr will retry it", name, event.id)
+                status = "RETRY"
+        if status == "SUCCESS":
+            self.delivered += 1
+        return status
+
+
+def _failed_entries(response: httpx.Response) -> list[int]:
+    try:
+        body = response.json()
+        return [int(entry["entryId"]) for entry in body.get("failedEntries") or []]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+_JOB_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def dapr_job_name(name: str) -> str:
+    """Dapr job names are DNS subdomains: ours, `a/b/c`, become `a.b.c` (and back)."""
+    if len(name) > 200 or not _JOB_NAME.match(name):
+        raise ValueError(f"job name {name!r} is not lowercase [a-z0-9-] parts joined by '/'")
+    return name.replace("/", ".")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class DaprScheduler:
+    """The scheduler port over the Dapr Jobs API (the Dapr scheduler keeps the jobs).
+
+    The sidecar calls POST /job/{name} when a job falls due; a failing trigger is retried
+    `retries` times, `retry_interval` apart (the job's failure policy)."""
+
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        clock: Clock,
+        *,
+        retry_interval: str = "2s",
+        retries: int = 60,
+    ) -> None:
+        self._sidecar = sidecar
+        self._clock = clock
+        self._handlers: list[tuple[str, JobHandler]] = []
+        self._failure_policy = {"constant": {"interval": retry_interval, "maxRetries": retries}}
+        self.fired = 0
+
+    def on_fire(self, prefix: str, handler: JobHandler) -> None:
+        self._handlers.append((prefix, handler))
+
+    async def schedule(self, name: str, due_at: datetime, payload: dict[str, Any]) -> None:
+        body = {
+            "dueTime": _iso(due_at),
+            "data": {"name": name, "due_at": _iso(due_at), "payload": payload},
+            "overwrite": True,
+            "failurePolicy": self._failure_policy,
+        }
+        response = await self._sidecar.http.post(
+            f"/v1.0-alpha1/jobs/{dapr_job_name(name)}", json=body
+        )
+        if response.status_code != 204:
+            raise _failed(response, f"scheduling job {name}")
+
+    async def cancel(self, name: str) -> None:
+        response = await self._sidecar.http.delete(f"/v1.0-alpha1/jobs/{dapr_job_name(name)}")
+        if response.status_code not in (200, 204, 404):
+            raise _failed(response, f"cancelling job {name}")
+
+    async def fire(self, data: dict[str, Any]) -> None:
+        """Run the handler of a job the sidecar triggered; raises to have it retried."""
+        try:
+            job = Job(
+                name=str(data["name"]),
+                due_at=datetime.fromisoformat(str(data["due_at"])),
+                payload=dict(data["payload"]),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Drop(f"a job trigger that is not ours: {exc}") from exc
+        handler = next((h for prefix, h in self._handlers if job.name.startswith(prefix)), None)
+        if handler is None:
+            raise Drop(f"no handler for job {job.name}")
+        early = (job.due_at - self._clock.now()).total_seconds()
+        if early > 0:  # another machine's clock: never run a job before its moment
+            await asyncio.sleep(min(early, 5.0))
+        await handler(job)
+        self.fired += 1
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+class DaprStateStore:
+    """The state port over a Dapr state store. Keys travel in bodies, never in URLs.
+
+    Dapr scopes keys by app id, so each service sees only its own state."""
+
+    def __init__(self, sidecar: Sidecar, store: str) -> None:
+        self._sidecar = sidecar
+        self._store = store
+
+    async def get(self, key: str) -> StateItem | None:
+        response = await self._sidecar.http.post(
+            f"/v1.0/state/{self._store}/bulk", json={"keys": [key], "parallelism": 1}
+        )
+        if response.status_code != 200:
+            raise _failed(response, f"reading state {key!r}")
+        for item in response.json():
+            if item.get("key") == key and item.get("error"):
+                raise DaprError(f"reading state {key!r}: {item['error']}")
+            if item.get("key") == key and isinstance(item.get("data"), dict):
+                return StateItem(item["data"], str(item.get("etag") or ""))
+        return None
+
+    async def set(
+        self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
+    ) -> None:
+        item: dict[str, Any] = {"key": key, "value": value}
+        if etag is not None:
+            item["etag"] = etag
+        if etag is not None or first_write:
+            item["options"] = {"concurrency": "first-write"}
+        response = await self._sidecar.http.post(f"/v1.0/state/{self._store}", json=[item])
+        self._check(response, f"saving state {key!r}", key)
+
+    async def delete(self, key: str, etag: str | None = None) -> None:
+        request: dict[str, Any] = {"key": key}
+        if etag is not None:
+            request["etag"] = etag
+            request["options"] = {"concurrency": "first-write"}
+        response = await self._sidecar.http.post(
+            f"/v1.0/state/{self._store}/transaction",
+            json={"operations": [{"operation": "delete", "request": request}]},
+        )
+        self._check(response, f"deleting state {key!r}", key)
+
+    @staticmethod
+    def _check(response: httpx.Response, what: str, key: str) -> None:
+        if response.status_code in (200, 201, 204):
+            return
+        # An ETag that no longer matches answers 409; a first write over an existing key
+        # (PostgreSQL store: an insert that found the key) answers 500 "no item was updated".
+        text = response.text.lower()
+        if response.status_code == 409 or "etag mismatch" in text or "no item was" in text:
+            raise ETagMismatch(key)
+        raise _failed(response, what)
+
+
+# --- service invocation ---------------------------------------------------------------------
+
+
+class DaprTaskCommands:
+    """`TaskCommands` of the `recurring` service as Dapr service invocation of `api`."""
+
+    def __init__(self, sidecar: Sidecar, api_app_id: str) -> None:
+        self._sidecar = sidecar
+        self._api = api_app_id
+
+    async def create_next_occurrence(self, owner_id: str, task_id: str) -> dict[str, Any] | None:
+        response = await self._sidecar.http.post(
+            f"/v1.0/invoke/{self._api}/method/internal/v1/tasks/{task_id}/next-occurrence",
+            content=json.dumps({"owner_id": owner_id}),
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code == 404:
+            raise Drop(f"task {task_id} of {owner_id} is gone")
+        if response.status_code != 200:
+            raise _failed(response, f"creating the next occurrence of {task_id}")
+        task = response.json().get("task")
+        return task if isinstance(task, dict) else None

@@ -1,0 +1,115 @@
+"""The Dapr adapters' own logic: routing deliveries, answering Dapr, naming jobs.
+
+What goes over the wire to a real daprd is covered by tests/e2e."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from taskstream.adapters.dapr import DaprEventBus, Sidecar, dapr_job_name, dead_letter_topic
+from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.ports import Drop
+from taskstream.bootstrap import SERVICES, SUBSCRIBED, build
+from taskstream.settings import Settings
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[DaprEventBus]:
+    sidecar = Sidecar(1)  # never called: these tests do not publish
+    yield DaprEventBus(sidecar, "pubsub", "audit")
+    await sidecar.close()
+
+
+def _event(type_: EventType = EventType.TASK_CREATED) -> CloudEvent:
+    return CloudEvent(
+        id="e1",
+        type=type_,
+        source="taskstream/api",
+        userid="u1",
+        data={"task": {"id": "t1"}},
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_job_names_become_dns_names_and_bad_ones_are_refused() -> None:
+    assert dapr_job_name("reminders/task/0b1c-9f") == "reminders.task.0b1c-9f"
+    for bad in ("Reminders/x", "a//b", "a.b", "/a", "a/", "a/-b", "x" * 201):
+        with pytest.raises(ValueError, match="job name"):
+            dapr_job_name(bad)
+
+
+async def test_a_delivery_goes_to_the_handlers_of_its_type_only(bus: DaprEventBus) -> None:
+    seen: list[str] = []
+
+    async def created(event: CloudEvent) -> None:
+        seen.append(f"created:{event.id}")
+
+    async def completed(event: CloudEvent) -> None:
+        seen.append(f"completed:{event.id}")
+
+    bus.subscribe("a", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), created)
+    bus.subscribe("b", Topic.TASK_EVENTS, frozenset({EventType.TASK_COMPLETED}), completed)
+    assert await bus.deliver("task-events", _event().to_json()) == "SUCCESS"
+    assert seen == ["created:e1"]
+    assert bus.delivered == 1
+
+
+async def test_a_failing_handler_asks_for_a_retry_and_drop_is_not_a_failure(
+    bus: DaprEventBus,
+) -> None:
+    async def failing(event: CloudEvent) -> None:
+        raise ConnectionError("the database went away")
+
+    async def refusing(event: CloudEvent) -> None:
+        raise Drop("not for me")
+
+    types = frozenset({EventType.TASK_CREATED})
+    bus.subscribe("refusing", Topic.TASK_EVENTS, types, refusing)
+    assert await bus.deliver("task-events", _event().to_json()) == "SUCCESS"
+    bus.subscribe("failing", Topic.TASK_EVENTS, types, failing)
+    assert await bus.deliver("task-events", _event().to_json()) == "RETRY"
+
+
+async def test_a_message_that_is_not_one_of_our_events_is_dropped(bus: DaprEventBus) -> None:
+    for body in (b"not json", b"[1]", b'{"specversion": "0.3"}'):
+        assert await bus.deliver("task-events", body) == "DROP"
+
+
+async def test_each_topic_is_one_subscription_with_its_dead_letter_topic(
+    bus: DaprEventBus,
+) -> None:
+    async def handler(event: CloudEvent) -> None:
+        return None
+
+    bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler)
+    bus.subscribe("y", Topic.TASK_EVENTS, frozenset({EventType.TASK_DELETED}), handler)
+    bus.subscribe("z", Topic.REMINDERS, frozenset({EventType.REMINDER_DUE}), handler)
+    assert bus.dapr_subscriptions() == [
+        {
+            "pubsubname": "pubsub",
+            "topic": "task-events",
+            "route": "/events/task-events",
+            "deadLetterTopic": "dead-letters.audit.task-events",
+        },
+        {
+            "pubsubname": "pubsub",
+            "topic": "reminders",
+            "route": "/events/reminders",
+            "deadLetterTopic": "dead-letters.audit.reminders",
+        },
+    ]
+    assert dead_letter_topic("sync", Topic.TASK_UPDATES) == "dead-letters.sync.task-updates"
+
+
+def test_the_api_keeps_the_dead_letters_of_every_subscription(tmp_path: object) -> None:
+    """SUBSCRIBED (what the api parks) must match what the services subscribe to."""
+    container = build(Settings(data_dir=tmp_path, jwt_secret="s" * 40))  # type: ignore[arg-type]
+    actual = {
+        service.name: tuple(sorted({h.topic for h in service.subscriptions()}))
+        for service in container.services
+    }
+    assert actual == {name: tuple(sorted(topics)) for name, topics in SUBSCRIBED.items()}
+    assert set(SUBSCRIBED) | {"api"} == set(SERVICES)
