@@ -10,6 +10,7 @@ caller retries: the bus redelivers, the relay publishes again).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -219,14 +220,13 @@ def _failed_entries(response: httpx.Response) -> list[int]:
 
 # --- jobs -----------------------------------------------------------------------------------
 
-_JOB_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
 
 def dapr_job_name(name: str) -> str:
-    """Dapr job names are DNS subdomains: ours, `a/b/c`, become `a.b.c` (and back)."""
-    if len(name) > 200 or not _JOB_NAME.match(name):
-        raise ValueError(f"job name {name!r} is not lowercase [a-z0-9-] parts joined by '/'")
-    return name.replace("/", ".")
+    """Dapr job names are DNS subdomains: ours (`reminder/<task>/<moment>`) become a readable
+    part and a digest of the whole name. The job's data keeps the name itself."""
+    readable = re.sub(r"[^a-z0-9]+", "-", name.lower())[:120].strip("-")
+    digest = hashlib.sha256(name.encode()).hexdigest()[:20]
+    return f"{readable}.{digest}" if readable else digest
 
 
 def _iso(moment: datetime) -> str:
