@@ -5,43 +5,49 @@
 #   scripts/dapr.sh start-scheduler   start the scheduler (embedded etcd), wait until healthy
 #   scripts/dapr.sh stop-scheduler    stop it (its etcd data stays), and the sidecars first
 #   scripts/dapr.sh status            say what runs (exit code 3 when the scheduler does not)
-#   scripts/dapr.sh start-sidecar APP_ID HTTP_PORT GRPC_PORT RESOURCES_DIR [APP_PORT]
+#   scripts/dapr.sh start-sidecar APP_ID HTTP_PORT GRPC_PORT RESOURCES_DIR [APP_PORT] [-- DAPRD_ARG...]
 #                                     start a daprd for APP_ID with the components in
 #                                     RESOURCES_DIR (templates, see render), wait until healthy
 #                                     (/v1.0/healthz, or /v1.0/healthz/outbound with an APP_PORT:
-#                                     the app may come up after its sidecar)
+#                                     the app may come up after its sidecar); arguments after
+#                                     `--` go to daprd as they are (e.g. app health checks)
 #   scripts/dapr.sh stop-sidecar APP_ID
 #   scripts/dapr.sh render SRC DEST   copy the YAML files of SRC (a file or folder) to the
-#                                     folder DEST, filling in {{KAFKA_BROKERS}} and
-#                                     {{TASKSTREAM_DAPR_DIR}}
+#                                     folder DEST, filling in {{KAFKA_BROKERS}},
+#                                     {{TASKSTREAM_DAPR_DIR}} and {{TASKSTREAM_DIST_DIR}}
 #   scripts/dapr.sh probe             end-to-end check: Kafka, scheduler, a daprd with no app
 #                                     publishing through deploy/local/components-probe to
 #                                     Kafka, read back with Kafka's console consumer, and
 #                                     a job scheduled through the Jobs API
 #
-# Every sidecar uses deploy/local/dapr-config.yaml (SQLite name resolution in the
-# run directory ${TMPDIR:-/tmp}/taskstream-dapr-$UID, which also holds pid files,
-# logs and the scheduler's etcd data).
+# Every sidecar uses deploy/local/dapr-config.yaml, or the Configuration template
+# TASKSTREAM_DAPR_CONFIG names (SQLite name resolution in the run directory
+# ${TMPDIR:-/tmp}/taskstream-dapr-$UID, which also holds pid files, logs and the
+# scheduler's etcd data).
 #
-# Environment: TASKSTREAM_SCHEDULER_PORT (50006), TASKSTREAM_SCHEDULER_HEALTHZ_PORT
-# (58086), TASKSTREAM_SCHEDULER_ETCD_PORT (52379; its peer port is the next one),
+# Environment: TASKSTREAM_SCHEDULER_PORT (16006), TASKSTREAM_SCHEDULER_HEALTHZ_PORT
+# (16086), TASKSTREAM_SCHEDULER_ETCD_PORT (16379; its peer port is the next one),
 # TASKSTREAM_DAPR_TIMEOUT (seconds to wait for a process to be healthy, 60),
-# TASKSTREAM_KAFKA_PORT (see scripts/kafka.sh).
+# TASKSTREAM_DAPR_CONFIG (see above), TASKSTREAM_KAFKA_PORT (see scripts/kafka.sh),
+# TASKSTREAM_DIST_DIR (what {{TASKSTREAM_DIST_DIR}} becomes; the run directory of
+# scripts/distributed.sh, ${TMPDIR:-/tmp}/taskstream-dist-$UID).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-SCHEDULER_PORT="${TASKSTREAM_SCHEDULER_PORT:-50006}"
-SCHEDULER_HEALTHZ_PORT="${TASKSTREAM_SCHEDULER_HEALTHZ_PORT:-58086}"
-SCHEDULER_ETCD_PORT="${TASKSTREAM_SCHEDULER_ETCD_PORT:-52379}"
+SCHEDULER_PORT="${TASKSTREAM_SCHEDULER_PORT:-16006}"
+SCHEDULER_HEALTHZ_PORT="${TASKSTREAM_SCHEDULER_HEALTHZ_PORT:-16086}"
+SCHEDULER_ETCD_PORT="${TASKSTREAM_SCHEDULER_ETCD_PORT:-16379}"
 DAPR_TIMEOUT="${TASKSTREAM_DAPR_TIMEOUT:-60}"
 for _value in "$SCHEDULER_PORT" "$SCHEDULER_HEALTHZ_PORT" "$SCHEDULER_ETCD_PORT" "$DAPR_TIMEOUT"; do
     [[ "$_value" =~ ^[0-9]+$ ]] || die "TASKSTREAM_SCHEDULER_*_PORT and TASKSTREAM_DAPR_TIMEOUT must be numbers"
 done
 DAPR_BASE="${TMPDIR:-/tmp}"
 DAPR_BASE="${DAPR_BASE%/}/taskstream-dapr-$UID"
-DAPR_CONFIG_TEMPLATE="$TASKSTREAM_ROOT/deploy/local/dapr-config.yaml"
+DAPR_CONFIG_TEMPLATE="${TASKSTREAM_DAPR_CONFIG:-$TASKSTREAM_ROOT/deploy/local/dapr-config.yaml}"
+DIST_BASE="${TMPDIR:-/tmp}"
+DIST_BASE="${TASKSTREAM_DIST_DIR:-${DIST_BASE%/}/taskstream-dist-$UID}"
 
 # Sets DAPRD and DAPR_SCHEDULER, building them the first time.
 find_dapr() {
@@ -83,10 +89,10 @@ stop_process() {
     log "stopping $1 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 200; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        ! exited "$pid" || break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if ! exited "$pid"; then
         warn "$1 did not stop within 20s; killing it"
         kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -96,8 +102,11 @@ stop_process() {
 # wait_healthy NAME BINARY URL: until URL answers 2xx, while the process lives.
 wait_healthy() {
     local deadline=$((SECONDS + DAPR_TIMEOUT))
+    local pid
+    pid="$(cat -- "$DAPR_BASE/$1.pid" 2>/dev/null)" || pid=""
     until curl -fsS -o /dev/null --max-time 2 "$3" 2>/dev/null; do
-        if ! running_pid "$1" "$2" >/dev/null; then
+        # By pid, not by binary: right after the launch it is still a copy of this shell.
+        if [[ ! "$pid" =~ ^[0-9]+$ ]] || exited "$pid"; then
             err "$1 stopped while starting; $DAPR_BASE/$1.log says:"
             tail -n 30 "$DAPR_BASE/$1.log" >&2 || true
             exit 1
@@ -147,18 +156,31 @@ cmd_start_scheduler() {
 cmd_render() {
     local src="$1" dest="$2" file kafka
     [[ -e "$src" ]] || die "$src does not exist"
-    kafka="127.0.0.1:${TASKSTREAM_KAFKA_PORT:-39092}"
+    kafka="127.0.0.1:${TASKSTREAM_KAFKA_PORT:-19092}"
     mkdir -p -- "$dest"
     for file in "$src" "$src"/*.yaml "$src"/*.yml; do
         [[ -f "$file" ]] || continue
         sed -e "s|{{KAFKA_BROKERS}}|$kafka|g" -e "s|{{TASKSTREAM_DAPR_DIR}}|$DAPR_BASE|g" \
+            -e "s|{{TASKSTREAM_DIST_DIR}}|$DIST_BASE|g" \
             "$file" >"$dest/$(basename -- "$file")"
     done
 }
 
 cmd_start_sidecar() {
-    (($# >= 4)) || die "usage: $0 start-sidecar APP_ID HTTP_PORT GRPC_PORT RESOURCES_DIR [APP_PORT]"
-    local app_id="$1" http_port="$2" grpc_port="$3" resources="$4" app_port="${5:-}"
+    local positional=() extra=()
+    while (($# > 0)); do
+        if [[ "$1" == -- ]]; then
+            shift
+            extra=("$@")
+            break
+        fi
+        positional+=("$1")
+        shift
+    done
+    ((${#positional[@]} == 4 || ${#positional[@]} == 5)) ||
+        die "usage: $0 start-sidecar APP_ID HTTP_PORT GRPC_PORT RESOURCES_DIR [APP_PORT] [-- DAPRD_ARG...]"
+    local app_id="${positional[0]}" http_port="${positional[1]}" grpc_port="${positional[2]}"
+    local resources="${positional[3]}" app_port="${positional[4]:-}"
     [[ "$app_id" =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "bad app id '$app_id'"
     find_dapr
     if running_pid "daprd-$app_id" daprd >/dev/null; then
@@ -178,8 +200,19 @@ cmd_start_sidecar() {
         --config "$run/$(basename -- "$DAPR_CONFIG_TEMPLATE")"
         --scheduler-host-address "127.0.0.1:$SCHEDULER_PORT" --log-level info)
     [[ -z "$app_port" ]] || args+=(--app-port "$app_port" --app-channel-address 127.0.0.1)
+    args+=("${extra[@]}")
     log "starting daprd for $app_id on 127.0.0.1:$http_port (log: $DAPR_BASE/daprd-$app_id.log)"
     DAPR_HOST_IP=127.0.0.1 start_process "daprd-$app_id" "$DAPRD" "${args[@]}"
+    # The new process runs bash, nohup and setsid before daprd: until then
+    # wait_healthy would take it for a daprd that died (a matter of milliseconds,
+    # which a busy machine starting several sidecars at once may stretch).
+    local pid i
+    pid="$(cat -- "$DAPR_BASE/daprd-$app_id.pid")"
+    for ((i = 0; i < 100; i++)); do
+        running_pid "daprd-$app_id" daprd >/dev/null && break
+        readlink -- "/proc/$pid/exe" >/dev/null 2>&1 || break # gone: wait_healthy says so
+        sleep 0.05
+    done
     # /v1.0/healthz/outbound answers as soon as the components are loaded;
     # /v1.0/healthz a moment later, and only once the app (if any) is healthy.
     wait_healthy "daprd-$app_id" daprd "http://127.0.0.1:$http_port/v1.0/healthz/outbound"
@@ -190,7 +223,7 @@ cmd_start_sidecar() {
 # --- probe -------------------------------------------------------------------------
 
 cmd_probe() {
-    local http=3500 grpc=50001 topic="taskstream-probe" marker start
+    local http=3500 grpc=3600 topic="taskstream-probe" marker start
     marker="probe-$(date +%s)-$RANDOM"
     start="$(_ts_now)"
     bash "$TASKSTREAM_ROOT/scripts/kafka.sh" start

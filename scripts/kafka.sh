@@ -8,21 +8,24 @@
 #   scripts/kafka.sh stop       stop it (SIGTERM, then SIGKILL); the data stays
 #   scripts/kafka.sh status     say whether it runs (exit code 3 when it does not)
 #   scripts/kafka.sh bootstrap  print its bootstrap servers, 127.0.0.1:PORT
+#   scripts/kafka.sh topics [--partitions N] TOPIC...
+#                               create the topics that do not exist yet, with N
+#                               partitions (3); the broker must run
 #   scripts/kafka.sh clean      stop it and delete its data and logs
 #
-# It listens on 127.0.0.1 only: the broker on ${TASKSTREAM_KAFKA_PORT:-39092}, the
+# It listens on 127.0.0.1 only: the broker on ${TASKSTREAM_KAFKA_PORT:-19092}, the
 # controller on the port after it. Data, logs and the pid file live in
 # ${TMPDIR:-/tmp}/taskstream-kafka-$UID. Topics are created on first use with 3
 # partitions; every replication factor is 1.
 #
-# Environment: TASKSTREAM_KAFKA_PORT (39092), TASKSTREAM_KAFKA_TIMEOUT (seconds to
+# Environment: TASKSTREAM_KAFKA_PORT (19092), TASKSTREAM_KAFKA_TIMEOUT (seconds to
 # wait for the broker, 60), TASKSTREAM_KAFKA_HEAP (JVM -Xmx, 512m).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-KAFKA_PORT="${TASKSTREAM_KAFKA_PORT:-39092}"
+KAFKA_PORT="${TASKSTREAM_KAFKA_PORT:-19092}"
 KAFKA_TIMEOUT="${TASKSTREAM_KAFKA_TIMEOUT:-60}"
 KAFKA_HEAP="${TASKSTREAM_KAFKA_HEAP:-512m}"
 [[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || die "TASKSTREAM_KAFKA_PORT must be a port number, not '$KAFKA_PORT'"
@@ -173,14 +176,40 @@ cmd_stop() {
     log "stopping Kafka (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        ! exited "$pid" || break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if ! exited "$pid"; then
         warn "Kafka did not stop within 30s; killing it"
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f -- "$KAFKA_PIDFILE"
+}
+
+# topics [--partitions N] TOPIC...: one JVM lists the topics, then only the missing
+# ones are created (each TopicCommand run costs a JVM start, about 2 s).
+cmd_topics() {
+    local partitions=3 existing topic missing=()
+    if [[ "${1:-}" == --partitions ]]; then
+        partitions="${2:-}"
+        shift 2 || true
+    fi
+    [[ "$partitions" =~ ^[1-9][0-9]*$ ]] || die "--partitions takes a positive number"
+    (($# > 0)) || die "usage: $0 topics [--partitions N] TOPIC..."
+    running_pid >/dev/null || die "Kafka is not running: scripts/kafka.sh start"
+    find_kafka
+    existing="$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list)" ||
+        die "could not list the topics on $BOOTSTRAP"
+    for topic in "$@"; do
+        [[ "$topic" =~ ^[A-Za-z0-9._-]+$ ]] || die "bad topic name '$topic'"
+        grep -qxF -- "$topic" <<<"$existing" || missing+=("$topic")
+    done
+    for topic in "${missing[@]}"; do
+        log "creating topic $topic ($partitions partitions)"
+        # --if-not-exists: another caller may have created it in the meantime.
+        kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+            --if-not-exists --topic "$topic" --partitions "$partitions" --replication-factor 1 >&2
+    done
 }
 
 cmd_status() {
@@ -202,6 +231,10 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     bootstrap) printf '%s\n' "$BOOTSTRAP" ;;
+    topics)
+        shift
+        cmd_topics "$@"
+        ;;
     clean)
         cmd_stop
         rm -rf -- "$KAFKA_BASE"

@@ -154,3 +154,11 @@ ensure_env() {
         UV_PROJECT_ENVIRONMENT="$TASKSTREAM_ROOT/.venv" "$UV" sync --frozen
     )
 }
+
+# Whether PID has exited. A zombie has: its parent (often init, once this script
+# has exited) may take its time to reap it, or never do so in some containers.
+exited() {
+    local state
+    state="$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)"
+    [[ -z "$state" || "$state" == Z ]]
+}

@@ -6,13 +6,16 @@
 #   scripts/postgres.sh stop     stop it (the data stays for the next start)
 #   scripts/postgres.sh status   say whether it runs
 #   scripts/postgres.sh url      print its SQLAlchemy URL
+#   scripts/postgres.sh recreate drop the database (ending its sessions) and create it
+#                                again, empty (starts the cluster if needed)
 #
 # The cluster lives in ${TMPDIR:-/tmp}/taskstream-pg-$UID, listens on 127.0.0.1
-# only, on port ${TASKSTREAM_PG_PORT:-55432}, trusts every local connection and
+# only, on port ${TASKSTREAM_PG_PORT:-15432}, trusts every local connection and
 # runs with fsync off: never put data you want to keep in it. Run as root, the
 # server runs as the `postgres` user (initdb refuses root).
 #
-# Environment: TASKSTREAM_PG_PORT (55432), TASKSTREAM_PG_TIMEOUT (seconds to wait
+# Environment: TASKSTREAM_PG_PORT (15432), TASKSTREAM_PG_DATABASE (the database that
+# start creates and url names, taskstream_test), TASKSTREAM_PG_TIMEOUT (seconds to wait
 # for the server, 30), TASKSTREAM_PG_BINDIR (the server's bin directory; default:
 # the newest /usr/lib/postgresql/*/bin, installed with apt-get when there is none).
 set -euo pipefail
@@ -20,9 +23,9 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-PG_PORT="${TASKSTREAM_PG_PORT:-55432}"
+PG_PORT="${TASKSTREAM_PG_PORT:-15432}"
 PG_TIMEOUT="${TASKSTREAM_PG_TIMEOUT:-30}"
-PG_DATABASE="taskstream_test"
+PG_DATABASE="${TASKSTREAM_PG_DATABASE:-taskstream_test}"
 PG_SUPERUSER="postgres"
 PG_BASE="${TMPDIR:-/tmp}"
 PG_BASE="${PG_BASE%/}/taskstream-pg-$UID"
@@ -31,6 +34,9 @@ PG_LOG="$PG_BASE/postgres.log"
 
 [[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "TASKSTREAM_PG_PORT must be a port number, not '$PG_PORT'"
 [[ "$PG_TIMEOUT" =~ ^[0-9]+$ ]] || die "TASKSTREAM_PG_TIMEOUT must be a number of seconds"
+# A plain identifier: it goes into SQL and URLs as it is.
+[[ "$PG_DATABASE" =~ ^[a-z_][a-z0-9_]*$ ]] ||
+    die "TASKSTREAM_PG_DATABASE must be a lower-case SQL identifier, not '$PG_DATABASE'"
 
 # The newest server under /usr/lib/postgresql (the Debian layout), or nothing.
 find_bindir() {
@@ -215,6 +221,14 @@ cmd_start() {
     log "PostgreSQL is ready: $(cmd_url)"
 }
 
+cmd_recreate() {
+    cmd_start
+    log "dropping and recreating database $PG_DATABASE"
+    # WITH (FORCE) ends the sessions still connected to it (PostgreSQL 13 and newer).
+    psql_admin -c "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)"
+    psql_admin -c "CREATE DATABASE $PG_DATABASE"
+}
+
 cmd_stop() {
     if [[ ! -f "$PG_DATA/PG_VERSION" ]] || ! find_server; then
         log "no cluster in $PG_DATA; nothing to stop"
@@ -251,6 +265,7 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     url) cmd_url ;;
+    recreate) cmd_recreate ;;
     -h | --help | help)
         usage
         ;;

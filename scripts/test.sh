@@ -3,8 +3,9 @@
 #
 #   scripts/test.sh [PYTEST ARGS...]
 #
-# Runs ruff check, ruff format --check, mypy src and pytest, in this order, and
-# stops at the first failure. Tests reach the server through
+# Makes sure Kafka and Dapr are built (cached), then runs ruff check, ruff format
+# --check, mypy src and pytest (unit, integration, e2e), in this order, and stops at
+# the first failure. Tests reach the server through
 # TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the end, unless it
 # was already running before or TASKSTREAM_KEEP_PG=1.
 set -euo pipefail
@@ -40,6 +41,11 @@ fi
 run_step "start PostgreSQL" postgres start
 TASKSTREAM_TEST_POSTGRES_URL="$(postgres url)"
 export TASKSTREAM_TEST_POSTGRES_URL
+
+# The end-to-end tests (tests/e2e) start their own distributed instance; the first
+# run on a machine builds daprd and the scheduler (about 12 minutes), later runs
+# reuse the cache.
+run_step "Kafka and Dapr (cached after the first build)" bash "$TASKSTREAM_ROOT/scripts/toolchain.sh" all
 
 run_step "ruff check" .venv/bin/ruff check .
 run_step "ruff format --check" .venv/bin/ruff format --check .
