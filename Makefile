@@ -11,11 +11,11 @@ VENV := .venv
 # Marks that .venv matches uv.lock; `make install` (or a newer lock) redoes it.
 SYNCED := $(VENV)/.taskstream-synced
 # Benchmark entry scripts, run in order by `make bench`: add new ones here.
-BENCHES := bench/api.py bench/events.py
+BENCHES := bench/api.py bench/events.py bench/distributed.py
 # Extra arguments for pytest (`make test`) or `taskstream up` (`make up`).
 ARGS :=
 
-.PHONY: help install up test lint format typecheck bench pg-start pg-stop clean
+.PHONY: help install up dist-up dist-down test lint format typecheck bench pg-start pg-stop clean
 
 help: ## List the targets
 	@printf 'Usage: make TARGET [ARGS="..."]\n\nTargets:\n'
@@ -31,6 +31,12 @@ $(SYNCED): pyproject.toml uv.lock
 
 up: ## Run taskstream on http://127.0.0.1:8000 (embedded: one process, SQLite)
 	@bash scripts/up.sh $(ARGS)
+
+dist-up: $(SYNCED) ## Run the distributed shape on http://127.0.0.1:8000 (services, Dapr, Kafka, PostgreSQL)
+	@bash scripts/distributed.sh up
+
+dist-down: ## Stop the distributed shape
+	@bash scripts/distributed.sh down
 
 test: ## Lint, type-check and run the tests against a throw-away PostgreSQL (what CI runs)
 	@bash scripts/test.sh $(ARGS)

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import aiohttp
 import uvloop
@@ -362,8 +362,14 @@ class FanoutResult:
     max_send_lag_s: float
 
 
+class CpuMeter(Protocol):
+    """What the fan-out reads of the server: a ServerProcess, or every process of an instance."""
+
+    def cpu_seconds(self) -> float: ...
+
+
 async def fanout(
-    api_url: str, fleet: Fleet, users: list[User], server: ServerProcess, opts: Options
+    api_url: str, fleet: Fleet, users: list[User], server: CpuMeter, opts: Options
 ) -> FanoutResult:
     rng = random.Random(opts.seed * 7919)
     writes: list[Write] = []

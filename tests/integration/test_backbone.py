@@ -181,13 +181,19 @@ class FlakyBus:
             self.budget -= 1
         await self.inner.publish(event)
 
-    async def publish_all(self, events: list[CloudEvent]) -> int:
-        for taken, event in enumerate(events):
+    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
+        not_taken: set[str] = set()
+        stopped: set[str] = set()
+        for event in events:
+            if event.partition_key in stopped:
+                not_taken.add(event.id)
+                continue
             try:
                 await self.publish(event)
             except ConnectionError:
-                return taken
-        return len(events)
+                stopped.add(event.partition_key)
+                not_taken.add(event.id)
+        return not_taken
 
     def subscribe(
         self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler

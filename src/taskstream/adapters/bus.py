@@ -62,14 +62,22 @@ class InProcessEventBus:
         if targets:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
-    async def publish_all(self, events: list[CloudEvent]) -> int:
-        for taken, event in enumerate(events):
+    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
+        """Delivers the lanes (events of one partition key) side by side, each in order."""
+        lanes: dict[str, list[CloudEvent]] = {}
+        for event in events:
+            lanes.setdefault(event.partition_key, []).append(event)
+        not_taken = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes.values()))
+        return set().union(*not_taken)
+
+    async def _publish_lane(self, lane: list[CloudEvent]) -> set[str]:
+        for i, event in enumerate(lane):
             try:
                 await self.publish(event)
             except Exception:
                 log.warning("publishing event %s failed", event.id, exc_info=True)
-                return taken
-        return len(events)
+                return {e.id for e in lane[i:]}
+        return set()
 
     async def deliver(
         self, subscription: Subscription, event: CloudEvent, *, letter: str | None = None

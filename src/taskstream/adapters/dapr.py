@@ -119,31 +119,27 @@ class DaprEventBus:
         if response.status_code != 204:
             raise _failed(response, f"publishing {event.id}")
 
-    async def publish_all(self, events: list[CloudEvent]) -> int:
-        """Publish `events` in order with one bulk call per topic; how many, from the first,
-        were taken. Entries after a failed one may have been taken too: they are published
-        again, and consumers skip what they have seen."""
-        taken = 0
-        while taken < len(events):
-            topic = events[taken].topic
-            run = [taken]
-            while run[-1] + 1 < len(events) and events[run[-1] + 1].topic is topic:
-                run.append(run[-1] + 1)
-            ok = await self._bulk(topic, [events[i] for i in run])
-            taken += ok
-            if ok < len(run):
-                break
-        return taken
+    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
+        """One bulk publish per topic: Kafka keeps the entries of a partition in order. The
+        sidecar lists the entries it could not publish; later entries of their keys may
+        have been published, and are published again (consumers skip what they saw)."""
+        by_topic: dict[Topic, list[CloudEvent]] = defaultdict(list)
+        for event in events:
+            by_topic[event.topic].append(event)
+        not_taken: set[str] = set()
+        for topic, batch in by_topic.items():
+            not_taken |= await self._bulk(topic, batch)
+        return not_taken
 
-    async def _bulk(self, topic: Topic, events: list[CloudEvent]) -> int:
+    async def _bulk(self, topic: Topic, events: list[CloudEvent]) -> set[str]:
         entries = [
             {
-                "entryId": str(i),
+                "entryId": event.id,
                 "event": event.to_dict(),
                 "contentType": CLOUDEVENTS_JSON,
                 "metadata": {"partitionKey": event.partition_key},
             }
-            for i, event in enumerate(events)
+            for event in events
         ]
         try:
             response = await self._sidecar.http.post(
@@ -151,12 +147,12 @@ class DaprEventBus:
             )
         except httpx.TransportError as exc:
             log.warning("bulk publish to %s failed: %s", topic.value, exc)
-            return 0
+            return {event.id for event in events}
         if response.status_code == 204:
-            return len(events)
-        failed = _failed_entries(response)
+            return set()
         log.warning("bulk publish to %s: %s", topic.value, response.text[:300])
-        return min(failed, default=0)
+        failed = _failed_entries(response)
+        return failed or {event.id for event in events}
 
     def subscribe(
         self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
@@ -210,12 +206,12 @@ class DaprEventBus:
         return status
 
 
-def _failed_entries(response: httpx.Response) -> list[int]:
+def _failed_entries(response: httpx.Response) -> set[str]:
     try:
         body = response.json()
-        return [int(entry["entryId"]) for entry in body.get("failedEntries") or []]
+        return {str(entry["entryId"]) for entry in body.get("failedEntries") or []}
     except (ValueError, KeyError, TypeError, AttributeError):
-        return []
+        return set()
 
 
 # --- jobs -----------------------------------------------------------------------------------

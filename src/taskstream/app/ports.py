@@ -167,9 +167,9 @@ class EventBus(Protocol):
         """Hand the event over for delivery; raises when the bus cannot take it now."""
         ...
 
-    async def publish_all(self, events: list[CloudEvent]) -> int:
-        """Hand `events` over in order; how many, from the first, were taken (the rest
-        should be published again later)."""
+    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
+        """Hand `events` over, those of one partition key in order; the ids of those not
+        taken (after one is not taken, no later one of its key is), to publish again."""
         ...
 
     def subscribe(

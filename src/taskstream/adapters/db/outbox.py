@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,10 +49,11 @@ class OutboxRelay:
     """Publishes unsent outbox rows in order, and marks them sent.
 
     Each topic has its own loop, so clients' updates never wait behind the services'
-    work on facts. Within a topic, rows of one user stay in order: they form a lane, and
-    lanes are published side by side. A lane whose publish fails stops there and is retried, with backoff,
-    on the next round; nothing is marked sent that was not published. Rows left unsent by
-    a crash are published after restart, so delivery is at least once.
+    work on facts. A round hands a batch of rows to the bus at once (one bulk publish
+    through Dapr); rows of one user form a lane and stay in order. A lane with a row the
+    bus did not take stops there and is retried, with backoff, on the next round; nothing
+    is marked sent that was not published. Rows left unsent by a crash are published
+    after restart, so delivery is at least once.
     """
 
     def __init__(
@@ -128,22 +128,21 @@ class OutboxRelay:
             rows = (await conn.execute(query)).all()
         if not rows:
             return 0, False
-        lanes: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        not_taken = await self._bus.publish_all([CloudEvent.from_dict(r.payload) for r in rows])
+        sent: list[int] = []
+        stopped: set[tuple[str, str]] = set()  # lanes with a row not taken: keep their order
         for row in rows:
-            lanes[(row.topic, row.partition_key)].append(row)
-        results = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes.values()))
-        sent = [seq for lane_sent, _ in results for seq in lane_sent]
+            lane = (row.topic, row.partition_key)
+            if lane in stopped or row.payload["id"] in not_taken:
+                stopped.add(lane)
+            else:
+                sent.append(row.seq)
+        if stopped:
+            log.warning("%d outbox lanes failed to publish; will retry", len(stopped))
         if sent:
             await self._mark_sent(sent)
             self.published += len(sent)
-        return len(sent), any(failed for _, failed in results)
-
-    async def _publish_lane(self, rows: list[Any]) -> tuple[list[int], bool]:
-        events = [CloudEvent.from_dict(row.payload) for row in rows]
-        taken = await self._bus.publish_all(events)
-        if taken < len(rows):
-            log.warning("publishing outbox row %s failed; will retry", rows[taken].seq)
-        return [row.seq for row in rows[:taken]], taken < len(rows)
+        return len(sent), bool(stopped)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:

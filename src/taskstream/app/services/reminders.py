@@ -143,6 +143,8 @@ class ReminderService:
         key = bookkeeping_key(task["id"])
         open_ = event.type not in _CLOSING and task.get("status") == "open"
         candidates = _jobs_of(task, event.traceparent)
+        if event.type is EventType.TASK_CREATED and not candidates:
+            return  # a new task without reminders (most tasks): nothing to book or read
         for _ in range(_ATTEMPTS):
             item = await self._state.get(key)
             version, booked, fired = _booked(item)
