@@ -20,7 +20,7 @@
 #   scripts/distributed.sh start SERVICE         start its sidecar (if it does not run) and
 #                                                its app, wait until both are healthy
 #   scripts/distributed.sh stop SERVICE          stop its app (SIGTERM); the sidecar stays and
-#                                                pauses the app's subscriptions
+#                                                retries its deliveries until the app is back
 #   scripts/distributed.sh kill SERVICE          SIGKILL its app
 #   scripts/distributed.sh start-sidecar SERVICE start its sidecar, wait until it sees the app
 #   scripts/distributed.sh stop-sidecar SERVICE  stop its sidecar (SIGTERM)
@@ -340,14 +340,14 @@ start_sidecar() {
         return 0
     fi
     wait_bindable "daprd for $svc" "$(dapr_http_port "$svc")" "$(dapr_grpc_port "$svc")"
-    # App health checks: while the app does not answer /healthz, daprd stops
-    # delivering events to it (they wait in Kafka) and reports itself unhealthy.
+    # No app health checks: with them, daprd 1.16 pauses the app's subscriptions while
+    # it is down and may never deliver again after it returns (a consumer stalled for
+    # minutes in our fault tests). Without them a delivery to an app that is down is
+    # retried per the resiliency policy (pubsubInbound) until the app is back.
     DAPR_API_TOKEN="$(generated DAPR_API_TOKEN)" APP_API_TOKEN="$(generated APP_API_TOKEN)" \
         TASKSTREAM_DAPR_CONFIG="$TASKSTREAM_ROOT/deploy/dapr/config.yaml" \
         dapr start-sidecar "$svc" "$(dapr_http_port "$svc")" "$(dapr_grpc_port "$svc")" \
-        "$TASKSTREAM_ROOT/deploy/dapr/components" "$(app_port "$svc")" -- \
-        --enable-app-health-check --app-health-check-path /healthz \
-        --app-health-probe-interval 1 --app-health-probe-timeout 500 --app-health-threshold 2
+        "$TASKSTREAM_ROOT/deploy/dapr/components" "$(app_port "$svc")"
 }
 
 start_app() {
@@ -372,16 +372,16 @@ start_app() {
     fi
 }
 
-# daprd (1.16) logs every change of its app's health, "App entered healthy status"
-# or "App entered un-healthy status": the last one is what it believes now. Its
-# /v1.0/healthz does not say: once up, it stays 204 while the app is down.
+# Whether the sidecar has found its app and taken its subscriptions: every service
+# has at least one (api takes the dead-letter topics). daprd asks the app for them
+# once, when the app's port first answers.
 sidecar_sees_app() {
-    grep -E 'App entered (healthy|un-healthy) status' "$DAPR_BASE/daprd-$1.log" 2>/dev/null |
-        tail -n 1 | grep -q 'App entered healthy status'
+    curl -fsS --max-time 2 -H "dapr-api-token: $(generated DAPR_API_TOKEN)" \
+        "http://127.0.0.1:$(dapr_http_port "$1")/v1.0/metadata" 2>/dev/null |
+        grep -q '"subscriptions":\[{'
 }
 
-# Until the sidecar has seen its app healthy, and so subscribed for it. An app that
-# was down takes a second or two to be seen again (one probe a second).
+# Until the sidecar has found its app and subscribed for it.
 wait_sidecar_ready() {
     local svc="$1" deadline=$((SECONDS + DIST_TIMEOUT)) url
     url="http://127.0.0.1:$(dapr_http_port "$1")/v1.0/healthz"
@@ -395,7 +395,7 @@ wait_sidecar_ready() {
             return 1
         fi
         if ((SECONDS >= deadline)); then
-            show_log "daprd for $svc does not see its app healthy after ${DIST_TIMEOUT}s" \
+            show_log "daprd for $svc has not subscribed for its app after ${DIST_TIMEOUT}s" \
                 "$DAPR_BASE/daprd-$svc.log"
             return 1
         fi
@@ -819,7 +819,7 @@ cmd_one() {
         start-sidecar)
             [[ -s "$SECRETS_FILE" ]] || die "run '$0 up' first"
             start_sidecar "$svc"
-            # Without its app it cannot be healthy; with it, wait until it sees it.
+            # Without its app it cannot subscribe; with it, wait until it has.
             if app_pid "$svc" >/dev/null; then
                 wait_sidecar_ready "$svc"
             fi

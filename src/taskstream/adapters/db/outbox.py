@@ -95,7 +95,9 @@ class OutboxRelay:
         while not self._stopping:
             ready.clear()
             try:
-                sent, failed = await self.relay_once(topic)
+                # After a failed round, rows go one by one until a round succeeds: a
+                # batch that failed in part may have been taken in part, out of order.
+                sent, failed = await self.relay_once(topic, one_by_one=failures > 0)
                 failures = failures + 1 if failed else 0
                 rounds += 1
                 if topic is Topic.TASK_EVENTS and rounds % 600 == 0:
@@ -112,8 +114,11 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ready.wait(), self._poll)
 
-    async def relay_once(self, topic: Topic | None = None) -> tuple[int, bool]:
-        """One round: publish up to a batch of rows (of one topic, or of all).
+    async def relay_once(
+        self, topic: Topic | None = None, *, one_by_one: bool = False
+    ) -> tuple[int, bool]:
+        """One round: publish up to a batch of rows (of one topic, or of all) at once, or
+        `one_by_one` (each lane in turn, each row once the one before it was taken).
 
         Returns (rows sent, a lane failed)."""
         query = (
@@ -128,7 +133,11 @@ class OutboxRelay:
             rows = (await conn.execute(query)).all()
         if not rows:
             return 0, False
-        not_taken = await self._bus.publish_all([CloudEvent.from_dict(r.payload) for r in rows])
+        events = [CloudEvent.from_dict(row.payload) for row in rows]
+        if one_by_one:
+            not_taken = await self._publish_in_turn(events)
+        else:
+            not_taken = await self._bus.publish_all(events)
         sent: list[int] = []
         stopped: set[tuple[str, str]] = set()  # lanes with a row not taken: keep their order
         for row in rows:
@@ -143,6 +152,20 @@ class OutboxRelay:
             await self._mark_sent(sent)
             self.published += len(sent)
         return len(sent), bool(stopped)
+
+    async def _publish_in_turn(self, events: list[CloudEvent]) -> set[str]:
+        lanes: dict[str, list[CloudEvent]] = {}
+        for event in events:
+            lanes.setdefault(event.partition_key, []).append(event)
+
+        async def lane_in_turn(lane: list[CloudEvent]) -> set[str]:
+            for i, event in enumerate(lane):
+                if await self._bus.publish_all([event]):
+                    return {e.id for e in lane[i:]}
+            return set()
+
+        not_taken = await asyncio.gather(*(lane_in_turn(lane) for lane in lanes.values()))
+        return set().union(*not_taken)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:
