@@ -49,6 +49,8 @@ TASK_FACTS: Final = frozenset(
     }
 )
 _CLOSING: Final = frozenset({EventType.TASK_COMPLETED, EventType.TASK_DELETED})
+_WHEN_FIELDS: Final = frozenset({"reminders", "due_date", "due_time", "timezone"})
+"""The fields of a task that its reminders' moments depend on."""
 _ATTEMPTS: Final = 5
 """Rounds of read-compute-write before giving up on a contended bookkeeping item."""
 
@@ -143,8 +145,16 @@ class ReminderService:
         key = bookkeeping_key(task["id"])
         open_ = event.type not in _CLOSING and task.get("status") == "open"
         candidates = _jobs_of(task, event.traceparent)
-        if event.type is EventType.TASK_CREATED and not candidates:
-            return  # a new task without reminders (most tasks): nothing to book or read
+        if not candidates and (
+            event.type is EventType.TASK_CREATED
+            or (
+                event.type is EventType.TASK_UPDATED
+                and not _WHEN_FIELDS & set(event.data.get("changes") or ())
+            )
+        ):
+            # No reminder now, and none before this change (it left them and the due
+            # alone): nothing is booked, nothing to book, no state to read (most tasks).
+            return
         for _ in range(_ATTEMPTS):
             item = await self._state.get(key)
             version, booked, fired = _booked(item)
