@@ -538,6 +538,15 @@ class Sql:
             found.setdefault(row.series_id, []).append(row.occurrence)
         return found
 
+    async def dead_letter(self, event_id: str) -> Any | None:
+        """The dead letter of one event (id, subscription, replayed_at), if parked."""
+        rows = await self._all(
+            select(
+                dead_letters.c.id, dead_letters.c.subscription, dead_letters.c.replayed_at
+            ).where(dead_letters.c.event_id == event_id)
+        )
+        return rows[0] if rows else None
+
     async def dead_letters(self, user_id: str) -> list[tuple[str, str, str]]:
         """The user's events parked among the dead letters: (subscription, type, error)."""
         rows = await self._all(
