@@ -124,10 +124,11 @@ apply_settings() {
     export TASKSTREAM_DIST_DIR="$RUN_DIR"
 }
 
-# The settings the running instance was started with win over the environment.
+# The settings the running instance was started with win over the environment (which
+# fills in any a settings file of an older version of this script lacks).
 load_settings() {
     if [[ -f "$SETTINGS_FILE" ]]; then
-        apply_settings <"$SETTINGS_FILE"
+        apply_settings < <(settings_from_env; cat -- "$SETTINGS_FILE")
     else
         apply_settings < <(settings_from_env)
     fi
@@ -491,7 +492,7 @@ EOF
             proxy_send_timeout 1h;
         }
         # What daprd calls on the apps is not for the outside.
-        location /dapr/ {
+        location ~ ^/(dapr|events|job|internal)/ {
             default_type application/problem+json;
             return 404 '{"type":"about:blank","title":"Not Found","status":404,"detail":"There is nothing here.","code":"not_found"}';
         }
