@@ -273,13 +273,14 @@ def build_service(settings: Settings, name: str, clock: Clock | None = None) -> 
     sidecar = Sidecar(settings.dapr_http_port, token.get_secret_value() if token else None)
     bus = DaprEventBus(sidecar, settings.pubsub_name, name)
     state = DaprStateStore(sidecar, settings.state_store_name)
+    jobs = DaprScheduler(sidecar, clock) if name == "reminders" else None
     container = Container(
         settings=settings,
         clock=clock,
         tokens=_tokens(settings),
         bus=bus,
         roles=frozenset({name}),
-        dapr=DaprRuntime(sidecar, bus),
+        dapr=DaprRuntime(sidecar, bus, jobs),
     )
     if name in SQL_SERVICES:
         if not settings.database_url:
@@ -296,9 +297,7 @@ def build_service(settings: Settings, name: str, clock: Clock | None = None) -> 
                 bus.park_dead_letters(consumer, topic, dead_letters)
     elif name == "recurring":
         container.services.append(RecurringService(DaprTaskCommands(sidecar, settings.api_app_id)))
-    elif name == "reminders":
-        jobs = DaprScheduler(sidecar, clock)
-        container.dapr = DaprRuntime(sidecar, bus, jobs)
+    elif jobs is not None:  # reminders
         events = EventFactory("taskstream/reminders", new_id, clock)
         container.services.append(ReminderService(jobs, state, bus, events, clock))
     elif name == "notifier":

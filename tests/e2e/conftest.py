@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,11 +27,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from taskstream.adapters.db.tables import activity, dead_letters, outbox, tasks
-from tests.conftest import eventually
+from tests.clients import PASSWORD, Feed, Json, User, open_feed
 
 HERE: Final = Path(__file__).resolve().parent
 ROOT: Final = HERE.parents[1]
@@ -64,9 +59,6 @@ UP_TIMEOUT_S: Final = 480.0
 CONTROL_TIMEOUT_S: Final = 180.0
 RECEIVE_TIMEOUT_S: Final = 30.0
 """The longest a scenario waits for one thing to show; a passing run never waits it."""
-PASSWORD: Final = "correct horse battery staple"
-
-Json = dict[str, Any]
 
 
 # --- the instance ---------------------------------------------------------------------------
@@ -283,40 +275,7 @@ def pytest_runtest_makereport(
 # --- time -----------------------------------------------------------------------------------
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def in_(seconds: float) -> datetime:
-    return now() + timedelta(seconds=seconds)
-
-
-def due_fields(moment: datetime) -> Json:
-    """due_date and due_time (UTC, to the second) of a task due at `moment`."""
-    moment = moment.astimezone(UTC)
-    return {"due_date": moment.date().isoformat(), "due_time": moment.time().isoformat("seconds")}
-
-
 # --- users and the API ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    email: str
-    headers: dict[str, str] = field(repr=False)
-
-    @property
-    def token(self) -> str:
-        return self.headers["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture
@@ -348,117 +307,7 @@ def new_user(http: httpx.AsyncClient) -> NewUser:
     return sign_up_and_log_in
 
 
-async def create(http: httpx.AsyncClient, user: User, title: str, **fields: Any) -> Json:
-    response = await http.post("/tasks", headers=user.headers, json={"title": title, **fields})
-    assert response.status_code == 201, response.text
-    task: Json = response.json()
-    return task
-
-
-async def post(http: httpx.AsyncClient, user: User, path: str, expect: int = 200) -> None:
-    response = await http.post(path, headers=user.headers)
-    assert response.status_code == expect, response.text
-
-
-async def reminded_at(http: httpx.AsyncClient, user: User, title: str, seconds: float) -> Json:
-    """A task with one absolute reminder `seconds` from now."""
-    return await create(http, user, title, reminders=[{"at": iso(in_(seconds))}])
-
-
-def remind_at(task: Json) -> datetime:
-    (reminder,) = task["reminders"]
-    return parse(reminder["remind_at"])
-
-
-async def task_list(http: httpx.AsyncClient, user: User) -> list[Json]:
-    response = await http.get("/tasks", headers=user.headers, params={"limit": 200})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["next_cursor"] is None, "more tasks than one page: raise the limit"
-    listed: list[Json] = body["data"]
-    return listed
-
-
-async def history(http: httpx.AsyncClient, user: User, task_id: str | None = None) -> list[Json]:
-    """The user's activity (of one task) from the audit service, oldest first."""
-    params: dict[str, Any] = {"limit": 200}
-    if task_id is not None:
-        params["task_id"] = task_id
-    response = await http.get("/activity", headers=user.headers, params=params)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["next_cursor"] is None, "more history than one page: raise the limit"
-    return list(reversed(body["data"]))
-
-
-def reminders_due(entries: list[Json], task_id: str) -> list[Json]:
-    return [e for e in entries if e["type"] == "reminder.due" and e["task_id"] == task_id]
-
-
-def successors(listed: list[Json], series_id: str) -> list[Json]:
-    return [t for t in listed if t["series_id"] == series_id and t["occurrence"] > 1]
-
-
 # --- live updates over the WebSocket --------------------------------------------------------
-
-
-class Feed:
-    """One WebSocket of one user through the gateway, read in the background."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self._ws = ws
-        self.messages: list[Json] = []
-        self.closed: ConnectionClosed | None = None
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for text in self._ws:
-                self.messages.append(json.loads(text))
-        except ConnectionClosed as exc:
-            self.closed = exc
-
-    def events(self) -> list[Json]:
-        return [m["event"] for m in self.messages if "event" in m]
-
-    def ids(self, type_: str) -> list[str]:
-        """The event ids of every message of `type_`, in arrival order (repeats included)."""
-        return [e["id"] for e in self.events() if e["type"] == type_]
-
-    def notifications(self, task_id: str) -> list[Json]:
-        return [
-            e["data"]
-            for e in self.events()
-            if e["type"] == "notification" and e["data"].get("task_id") == task_id
-        ]
-
-    def changes(self, change: str, where: Callable[[Json], bool]) -> list[Json]:
-        """The tasks of the `task.changed` events of kind `change` that `where` accepts."""
-        return [
-            e["data"]["task"]
-            for e in self.events()
-            if e["type"] == "task.changed" and e["data"]["change"] == change and where(e["data"])
-        ]
-
-    def changed(self, task_id: str, change: str) -> list[Json]:
-        return self.changes(change, lambda d: d["task_id"] == task_id)
-
-    async def until(
-        self, probe: Callable[[], list[Json]], count: int = 1, within: float = RECEIVE_TIMEOUT_S
-    ) -> list[Json]:
-        """What `probe` finds once it finds at least `count` things."""
-
-        async def found() -> list[Json]:
-            assert self.closed is None, f"the socket closed: {self.closed!r}"
-            got = probe()
-            return got if len(got) >= count else []
-
-        result: list[Json] = await eventually(found, within=within, interval=0.05)
-        return result
-
-    async def close(self) -> None:
-        await asyncio.wait_for(self._ws.close(), 5)
-        await asyncio.wait_for(self._reader, 5)
 
 
 OpenFeed = Callable[[User], Awaitable[Feed]]
@@ -469,15 +318,12 @@ async def feeds(dist: Distributed) -> AsyncIterator[OpenFeed]:
     """Opens users' WebSockets (closed at the end of the test, even a failed one)."""
     opened: list[Feed] = []
 
-    async def open_feed(user: User) -> Feed:
-        ws = await connect(f"{dist.ws}?token={user.token}", proxy=None, open_timeout=15)
-        feed = Feed(ws)
+    async def open_user_feed(user: User) -> Feed:
+        feed = await open_feed(dist.ws, user, within=RECEIVE_TIMEOUT_S)
         opened.append(feed)
-        (hello,) = await feed.until(lambda: feed.messages[:1])
-        assert hello["type"] == "hello", hello
         return feed
 
-    yield open_feed
+    yield open_user_feed
     for feed in opened:
         with contextlib.suppress(Exception):
             await feed.close()

@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 
+from tests.clients import create
 from tests.conftest import eventually
-from tests.e2e.conftest import ROOT, Distributed, NewUser, Sql, create
+from tests.e2e.conftest import ROOT, Distributed, NewUser, Sql
 
 CLI = ROOT / ".venv" / "bin" / "taskstream"
 

@@ -18,13 +18,8 @@ from datetime import timedelta
 
 import httpx
 
-from tests.conftest import eventually
-from tests.e2e.conftest import (
-    RECEIVE_TIMEOUT_S,
+from tests.clients import (
     Json,
-    NewUser,
-    OpenFeed,
-    Sql,
     create,
     due_fields,
     history,
@@ -38,6 +33,8 @@ from tests.e2e.conftest import (
     successors,
     task_list,
 )
+from tests.conftest import eventually
+from tests.e2e.conftest import RECEIVE_TIMEOUT_S, NewUser, OpenFeed, Sql
 
 LEAD_S = 8.0
 """How far ahead reminders are set: the write, the relay, Kafka, the reminders service and

@@ -29,15 +29,9 @@ import pytest
 
 from taskstream.adapters.dapr import dapr_job_name
 from taskstream.app.services.reminders import job_name
-from tests.conftest import eventually
-from tests.e2e.conftest import (
-    RECEIVE_TIMEOUT_S,
-    Distributed,
+from tests.clients import (
     Feed,
     Json,
-    NewUser,
-    OpenFeed,
-    Sql,
     User,
     create,
     history,
@@ -49,6 +43,8 @@ from tests.e2e.conftest import (
     reminded_at,
     reminders_due,
 )
+from tests.conftest import eventually
+from tests.e2e.conftest import RECEIVE_TIMEOUT_S, Distributed, NewUser, OpenFeed, Sql
 
 CATCH_UP_S = 120.0
 """The longest the shape may take to handle everything once the broken part is back."""

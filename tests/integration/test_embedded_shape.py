@@ -15,9 +15,7 @@ The server log is printed when a test fails.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -26,29 +24,43 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from taskstream.bootstrap import build
 from taskstream.domain.tasks import Due, NewTask, Reminder
 from taskstream.settings import Settings
+from tests.clients import (
+    PASSWORD,
+    Feed,
+    Json,
+    User,
+    create,
+    due_fields,
+    history,
+    in_,
+    now,
+    open_feed,
+    parse,
+    post,
+    remind_at,
+    reminded_at,
+    reminders_due,
+    successors,
+    task_list,
+)
 from tests.conftest import eventually
 
 TASKSTREAM = Path(sys.executable).parent / "taskstream"
-PASSWORD = "correct horse battery staple"
 START_TIMEOUT_S = 30.0
 RECEIVE_TIMEOUT_S = 15.0
 """The longest any wait polls: generous, for a loaded machine; a passing run never waits it."""
-
-Json = dict[str, Any]
 
 
 # --- the process ----------------------------------------------------------------------------
@@ -199,17 +211,6 @@ def fresh(tmp_path: Path) -> Iterator[Server]:
 # --- users, tasks and the activity log over HTTP --------------------------------------------
 
 
-@dataclass(frozen=True)
-class User:
-    id: str
-    email: str
-    headers: dict[str, str] = field(repr=False)
-
-    @property
-    def token(self) -> str:
-        return self.headers["Authorization"].removeprefix("Bearer ")
-
-
 def _sign_up(api: str, email: str) -> User:
     with httpx.Client(base_url=api, timeout=30, trust_env=False) as http:
         body = {"email": email, "password": PASSWORD, "timezone": "UTC"}
@@ -244,128 +245,7 @@ async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _in(seconds: float) -> datetime:
-    return _now() + timedelta(seconds=seconds)
-
-
-def _due_fields(moment: datetime) -> Json:
-    """due_date and due_time (UTC, to the second) for a task due at `moment`."""
-    moment = moment.astimezone(UTC)
-    return {"due_date": moment.date().isoformat(), "due_time": moment.time().isoformat("seconds")}
-
-
-async def _create(http: httpx.AsyncClient, user: User, title: str, **fields: Any) -> Json:
-    response = await http.post("/tasks", headers=user.headers, json={"title": title, **fields})
-    assert response.status_code == 201, response.text
-    task: Json = response.json()
-    return task
-
-
-async def _post(http: httpx.AsyncClient, user: User, path: str, expect: int = 200) -> None:
-    response = await http.post(path, headers=user.headers)
-    assert response.status_code == expect, response.text
-
-
-async def _reminded_at(http: httpx.AsyncClient, user: User, title: str, seconds: float) -> Json:
-    """A task with one absolute reminder `seconds` from now."""
-    return await _create(http, user, title, reminders=[{"at": _iso(_in(seconds))}])
-
-
-def _remind_at(task: Json) -> datetime:
-    (reminder,) = task["reminders"]
-    return _parse(reminder["remind_at"])
-
-
-async def _tasks(http: httpx.AsyncClient, user: User) -> list[Json]:
-    response = await http.get("/tasks", headers=user.headers, params={"limit": 200})
-    assert response.status_code == 200, response.text
-    tasks: list[Json] = response.json()["data"]
-    return tasks
-
-
-async def _activity(http: httpx.AsyncClient, user: User, task_id: str | None = None) -> list[Json]:
-    """The user's activity (of one task), oldest first."""
-    params: dict[str, Any] = {"limit": 200}
-    if task_id is not None:
-        params["task_id"] = task_id
-    response = await http.get("/activity", headers=user.headers, params=params)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["next_cursor"] is None, "more history than one page: raise the limit"
-    return list(reversed(body["data"]))
-
-
-def _reminders_due(entries: list[Json], task_id: str) -> list[Json]:
-    return [e for e in entries if e["type"] == "reminder.due" and e["task_id"] == task_id]
-
-
-def _successors(tasks: list[Json], series_id: str) -> list[Json]:
-    return [t for t in tasks if t["series_id"] == series_id and t["occurrence"] > 1]
-
-
 # --- live updates over the WebSocket --------------------------------------------------------
-
-
-class Feed:
-    """One WebSocket of one user, read in the background into `messages`."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self._ws = ws
-        self.messages: list[Json] = []
-        self.closed: ConnectionClosed | None = None
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for text in self._ws:
-                self.messages.append(json.loads(text))
-        except ConnectionClosed as exc:
-            self.closed = exc
-
-    def events(self) -> list[Json]:
-        return [m["event"] for m in self.messages if "event" in m]
-
-    def notifications(self, task_id: str) -> list[Json]:
-        return [
-            e["data"]
-            for e in self.events()
-            if e["type"] == "notification" and e["data"].get("task_id") == task_id
-        ]
-
-    def changes(self, change: str, where: Callable[[Json], bool]) -> list[Json]:
-        """The tasks of the `task.changed` events of kind `change` that `where` accepts."""
-        return [
-            e["data"]["task"]
-            for e in self.events()
-            if e["type"] == "task.changed" and e["data"]["change"] == change and where(e["data"])
-        ]
-
-    async def until(self, probe: Callable[[], list[Json]], count: int = 1) -> list[Json]:
-        """What `probe` finds once it finds at least `count` things."""
-
-        async def found() -> list[Json]:
-            assert self.closed is None, f"the socket closed: {self.closed!r}"
-            got = probe()
-            return got if len(got) >= count else []
-
-        result: list[Json] = await eventually(found, within=RECEIVE_TIMEOUT_S)
-        return result
-
-    async def close(self) -> None:
-        await asyncio.wait_for(self._ws.close(), 5)
-        await asyncio.wait_for(self._reader, 5)
 
 
 OpenFeed = Callable[[str, User], Awaitable[Feed]]
@@ -376,15 +256,12 @@ async def feeds() -> AsyncIterator[OpenFeed]:
     """Opens WebSockets (closed at the end of the test, even a failed one)."""
     opened: list[Feed] = []
 
-    async def open_feed(ws_url: str, user: User) -> Feed:
-        ws = await connect(f"{ws_url}?token={user.token}", proxy=None, open_timeout=10)
-        feed = Feed(ws)
+    async def open_user_feed(ws_url: str, user: User) -> Feed:
+        feed = await open_feed(ws_url, user, within=RECEIVE_TIMEOUT_S)
         opened.append(feed)
-        (hello,) = await feed.until(lambda: feed.messages[:1])
-        assert hello["type"] == "hello", hello
         return feed
 
-    yield open_feed
+    yield open_user_feed
     for feed in opened:
         with contextlib.suppress(Exception):
             await feed.close()
@@ -397,23 +274,23 @@ async def test_a_reminder_reaches_its_owners_socket_once_when_its_moment_comes(
     server: Server, http: httpx.AsyncClient, ada: User, feeds: OpenFeed
 ) -> None:
     feed = await feeds(server.ws, ada)
-    task = await _reminded_at(http, ada, "Call the plumber", 2.0)
-    marker = await _reminded_at(http, ada, "marker", 3.0)
+    task = await reminded_at(http, ada, "Call the plumber", 2.0)
+    marker = await reminded_at(http, ada, "marker", 3.0)
 
     (notification,) = await feed.until(lambda: feed.notifications(task["id"]))
-    arrived = _now()
+    arrived = now()
     assert notification["kind"] == "reminder"
     assert notification["title"] == "Call the plumber"
-    assert _parse(notification["remind_at"]) == _remind_at(task)
-    assert _parse(notification["fired_at"]) >= _remind_at(task)
-    assert arrived >= _remind_at(task)
+    assert parse(notification["remind_at"]) == remind_at(task)
+    assert parse(notification["fired_at"]) >= remind_at(task)
+    assert arrived >= remind_at(task)
 
     await feed.until(lambda: feed.notifications(marker["id"]))
     assert len(feed.notifications(task["id"])) == 1
     events = [e for e in feed.events() if e["type"] == "notification"]
     assert all(e["userid"] == ada.id for e in events)
     # Fired once, not only shown once: each firing would log a reminder.due of its own.
-    (due,) = _reminders_due(await _activity(http, ada, task["id"]), task["id"])
+    (due,) = reminders_due(await history(http, ada, task["id"]), task["id"])
     assert due["data"]["fired_at"] == notification["fired_at"]
 
 
@@ -421,34 +298,34 @@ async def test_a_moved_due_date_moves_its_reminder_and_a_deleted_task_reminds_no
     server: Server, http: httpx.AsyncClient, ada: User, feeds: OpenFeed
 ) -> None:
     feed = await feeds(server.ws, ada)
-    old_due = _in(60 + 2.5)  # the reminder, a minute before, in 2.5 s
-    moved = await _create(
-        http, ada, "Dentist", **_due_fields(old_due), reminders=[{"minutes_before": 1}]
+    old_due = in_(60 + 2.5)  # the reminder, a minute before, in 2.5 s
+    moved = await create(
+        http, ada, "Dentist", **due_fields(old_due), reminders=[{"minutes_before": 1}]
     )
-    old_moment = _remind_at(moved)
+    old_moment = remind_at(moved)
     response = await http.patch(
         f"/tasks/{moved['id']}",
         headers=ada.headers,
-        json=_due_fields(old_due + timedelta(seconds=2)),
+        json=due_fields(old_due + timedelta(seconds=2)),
     )
     assert response.status_code == 200, response.text
-    new_moment = _remind_at(response.json())
+    new_moment = remind_at(response.json())
     assert new_moment - old_moment == timedelta(seconds=2)
-    deleted = await _reminded_at(http, ada, "Cancelled", 3.0)
+    deleted = await reminded_at(http, ada, "Cancelled", 3.0)
     response = await http.delete(f"/tasks/{deleted['id']}", headers=ada.headers)
     assert response.status_code == 204, response.text
-    marker = await _reminded_at(http, ada, "marker", 5.5)
-    assert _now() < old_moment, "too slow to move the reminder before its old moment"
+    marker = await reminded_at(http, ada, "marker", 5.5)
+    assert now() < old_moment, "too slow to move the reminder before its old moment"
 
     (notification,) = await feed.until(lambda: feed.notifications(moved["id"]))
-    assert _now() >= new_moment
-    assert _parse(notification["remind_at"]) == new_moment
-    assert _parse(notification["fired_at"]) >= new_moment
+    assert now() >= new_moment
+    assert parse(notification["remind_at"]) == new_moment
+    assert parse(notification["fired_at"]) >= new_moment
 
     await feed.until(lambda: feed.notifications(marker["id"]))
     assert len(feed.notifications(moved["id"])) == 1
     assert feed.notifications(deleted["id"]) == []
-    due = [e for e in await _activity(http, ada) if e["type"] == "reminder.due"]
+    due = [e for e in await history(http, ada) if e["type"] == "reminder.due"]
     assert [e["task_id"] for e in due if e["task_id"] in (moved["id"], deleted["id"])] == [
         moved["id"]
     ]
@@ -458,8 +335,8 @@ async def test_completing_a_daily_task_creates_exactly_one_next_occurrence(
     server: Server, http: httpx.AsyncClient, ada: User, feeds: OpenFeed
 ) -> None:
     feed = await feeds(server.ws, ada)
-    today = _now().date()
-    daily = await _create(
+    today = now().date()
+    daily = await create(
         http,
         ada,
         "Water the plants",
@@ -469,7 +346,7 @@ async def test_completing_a_daily_task_creates_exactly_one_next_occurrence(
     )
     series = daily["series_id"]
     assert series is not None
-    await _post(http, ada, f"/tasks/{daily['id']}/complete")
+    await post(http, ada, f"/tasks/{daily['id']}/complete")
 
     def of_series(data: Json) -> bool:
         return bool(data["task"]["series_id"] == series)
@@ -483,10 +360,10 @@ async def test_completing_a_daily_task_creates_exactly_one_next_occurrence(
     assert following["recurrence"] == {"rule": "FREQ=DAILY", "anchor": "due"}
 
     # A later write of the same user has gone through every handler after the completion.
-    marker = await _create(http, ada, "marker")
+    marker = await create(http, ada, "marker")
     await feed.until(lambda: feed.changes("task.created", lambda d: d["task_id"] == marker["id"]))
-    listed = await _tasks(http, ada)
-    assert [t["id"] for t in _successors(listed, series)] == [following["id"]]
+    listed = await task_list(http, ada)
+    assert [t["id"] for t in successors(listed, series)] == [following["id"]]
     done = next(t for t in listed if t["id"] == daily["id"])
     assert done["status"] == "done"
     assert len(feed.changes("task.created", of_series)) == 2  # the first, and the next one
@@ -496,14 +373,14 @@ async def test_the_activity_log_shows_the_whole_history_of_a_task(
     server: Server, http: httpx.AsyncClient, ada: User, feeds: OpenFeed
 ) -> None:
     feed = await feeds(server.ws, ada)
-    task = await _reminded_at(http, ada, "Book flights", 1.5)
+    task = await reminded_at(http, ada, "Book flights", 1.5)
     response = await http.patch(
         f"/tasks/{task['id']}", headers=ada.headers, json={"title": "Book the flights"}
     )
     assert response.status_code == 200, response.text
     await feed.until(lambda: feed.notifications(task["id"]))
-    await _post(http, ada, f"/tasks/{task['id']}/complete")
-    await _post(http, ada, f"/tasks/{task['id']}/reopen")
+    await post(http, ada, f"/tasks/{task['id']}/complete")
+    await post(http, ada, f"/tasks/{task['id']}/reopen")
     response = await http.delete(f"/tasks/{task['id']}", headers=ada.headers)
     assert response.status_code == 204, response.text
 
@@ -516,11 +393,11 @@ async def test_the_activity_log_shows_the_whole_history_of_a_task(
         "task.deleted",
     ]
 
-    async def history() -> list[Json]:
-        entries = await _activity(http, ada, task["id"])
+    async def whole_history() -> list[Json]:
+        entries = await history(http, ada, task["id"])
         return entries if len(entries) >= len(expected) else []
 
-    entries = await eventually(history, within=RECEIVE_TIMEOUT_S)
+    entries = await eventually(whole_history, within=RECEIVE_TIMEOUT_S)
     assert [e["type"] for e in entries] == expected
     assert {e["task_id"] for e in entries} == {task["id"]}
     assert len({e["id"] for e in entries}) == len(entries)
@@ -528,8 +405,8 @@ async def test_the_activity_log_shows_the_whole_history_of_a_task(
     assert created["data"]["task"]["title"] == "Book flights"
     assert updated["data"]["changes"] == {"title": "Book the flights"}
     assert updated["data"]["task"]["title"] == "Book the flights"
-    assert _parse(due["data"]["remind_at"]) == _remind_at(task)
-    assert _parse(due["data"]["fired_at"]) >= _remind_at(task)
+    assert parse(due["data"]["remind_at"]) == remind_at(task)
+    assert parse(due["data"]["fired_at"]) >= remind_at(task)
     assert completed["data"]["task"]["status"] == "done"
     assert deleted["data"]["task"]["id"] == task["id"]
 
@@ -539,15 +416,15 @@ async def test_a_users_socket_receives_nothing_of_another_users(
 ) -> None:
     ada_feed = await feeds(server.ws, ada)
     bob_feed = await feeds(server.ws, bob)
-    secret = await _reminded_at(http, ada, "Ada's secret", 1.5)
-    await _post(http, ada, f"/tasks/{secret['id']}/complete", expect=200)
-    reminded = await _reminded_at(http, ada, "Ada's reminder", 1.5)
+    secret = await reminded_at(http, ada, "Ada's secret", 1.5)
+    await post(http, ada, f"/tasks/{secret['id']}/complete", expect=200)
+    reminded = await reminded_at(http, ada, "Ada's reminder", 1.5)
     await ada_feed.until(lambda: ada_feed.notifications(reminded["id"]))
 
     # Bob's own writes come after all of Ada's were pushed: anything of hers would precede.
-    bobs = await _reminded_at(http, bob, "Bob's marker", 0.5)
+    bobs = await reminded_at(http, bob, "Bob's marker", 0.5)
     await bob_feed.until(lambda: bob_feed.notifications(bobs["id"]))
-    adas = await _create(http, ada, "Ada's marker")
+    adas = await create(http, ada, "Ada's marker")
     await ada_feed.until(
         lambda: ada_feed.changes("task.created", lambda d: d["task_id"] == adas["id"])
     )
@@ -556,7 +433,7 @@ async def test_a_users_socket_receives_nothing_of_another_users(
     assert {e["data"]["task_id"] for e in bob_feed.events()} == {bobs["id"]}
     assert {e["userid"] for e in ada_feed.events()} == {ada.id}
     assert bobs["id"] not in {e["data"]["task_id"] for e in ada_feed.events()}
-    assert secret["id"] not in {e["task_id"] for e in await _activity(http, bob)}
+    assert secret["id"] not in {e["task_id"] for e in await history(http, bob)}
     response = await http.get(f"/tasks/{secret['id']}", headers=bob.headers)
     assert response.status_code == 404, response.text
 
@@ -591,12 +468,10 @@ def _client(server: Server) -> httpx.AsyncClient:
 
 async def _quiet_after(http: httpx.AsyncClient, user: User, after: datetime) -> None:
     """Wait until a reminder later than `after` fired: everything due before has fired."""
-    marker = await _reminded_at(
-        http, user, "marker", max(0.5, (after - _now()).total_seconds() + 1)
-    )
+    marker = await reminded_at(http, user, "marker", max(0.5, (after - now()).total_seconds() + 1))
 
     async def fired() -> list[Json]:
-        return _reminders_due(await _activity(http, user, marker["id"]), marker["id"])
+        return reminders_due(await history(http, user, marker["id"]), marker["id"])
 
     await eventually(fired, within=RECEIVE_TIMEOUT_S + 5)
 
@@ -609,7 +484,7 @@ async def test_after_a_crash_pending_reminders_and_outbox_events_are_delivered_o
     lead = _lead(fresh)
     async with _client(fresh) as http:
         # A reminder already scheduled when the process dies: its job is in the table.
-        scheduled = await _reminded_at(http, ada, "Scheduled before the crash", lead)
+        scheduled = await reminded_at(http, ada, "Scheduled before the crash", lead)
         job = f"reminder/{scheduled['id']}/"
 
         async def booked() -> bool:
@@ -625,9 +500,9 @@ async def test_after_a_crash_pending_reminders_and_outbox_events_are_delivered_o
     try:
         absolute = await container.tasks.create(
             ada.id,
-            NewTask("Written while down", reminders=(Reminder(at=_in(lead + 0.3)),)),
+            NewTask("Written while down", reminders=(Reminder(at=in_(lead + 0.3)),)),
         )
-        due = _in(60 + lead + 0.6).replace(microsecond=0)
+        due = in_(60 + lead + 0.6).replace(microsecond=0)
         relative = await container.tasks.create(
             ada.id,
             NewTask(
@@ -646,35 +521,35 @@ async def test_after_a_crash_pending_reminders_and_outbox_events_are_delivered_o
         await container.database.dispose()
     assert in_outbox >= 8, "the writes should wait in the outbox: 2 events for each of 4"
     moments = {
-        scheduled["id"]: _remind_at(scheduled),
+        scheduled["id"]: remind_at(scheduled),
         absolute.id: absolute.reminder_moments()[0],
         relative.id: relative.reminder_moments()[0],
     }
 
     fresh.start()
     feed = await feeds(fresh.ws, ada)
-    assert _now() < min(moments.values()), (
+    assert now() < min(moments.values()), (
         f"the restart took {fresh.startup_s:.1f} s: the reminders fell due before the socket "
         "opened (raise the lead)"
     )
     async with _client(fresh) as http:
         for task_id, moment in moments.items():
             (notification,) = await feed.until(partial(feed.notifications, task_id))
-            assert _parse(notification["remind_at"]) == moment
-            assert _parse(notification["fired_at"]) >= moment
+            assert parse(notification["remind_at"]) == moment
+            assert parse(notification["fired_at"]) >= moment
 
         async def next_one() -> list[Json]:
-            return _successors(await _tasks(http, ada), daily.series_id or "")
+            return successors(await task_list(http, ada), daily.series_id or "")
 
         await eventually(next_one, within=RECEIVE_TIMEOUT_S)
         await _quiet_after(http, ada, max(moments.values()))
 
         for task_id in moments:
             assert len(feed.notifications(task_id)) == 1, task_id
-        entries = await _activity(http, ada)
+        entries = await history(http, ada)
         for task_id, moment in moments.items():
-            (due_entry,) = _reminders_due(entries, task_id)
-            assert _parse(due_entry["data"]["fired_at"]) >= moment
+            (due_entry,) = reminders_due(entries, task_id)
+            assert parse(due_entry["data"]["fired_at"]) >= moment
         facts = [(e["type"], e["task_id"]) for e in entries if e["type"] != "reminder.due"]
         (following,) = await next_one()
         for written in [
@@ -697,38 +572,38 @@ async def test_reminders_set_just_before_a_kill_9_fire_once_after_the_restart(
     ada = _sign_up(fresh.api, "ada@example.com")
     lead = _lead(fresh)
     async with _client(fresh) as http:
-        absolute = await _reminded_at(http, ada, "Absolute", lead)
-        relative = await _create(
+        absolute = await reminded_at(http, ada, "Absolute", lead)
+        relative = await create(
             http,
             ada,
             "Relative",
-            **_due_fields(_in(60 + lead + 0.5)),
+            **due_fields(in_(60 + lead + 0.5)),
             reminders=[{"minutes_before": 1}],
         )
-        daily = await _create(
+        daily = await create(
             http,
             ada,
             "Daily",
-            due_date=_now().date().isoformat(),
+            due_date=now().date().isoformat(),
             recurrence={"rule": "FREQ=DAILY"},
         )
-        await _post(http, ada, f"/tasks/{daily['id']}/complete")
+        await post(http, ada, f"/tasks/{daily['id']}/complete")
         fresh.crash()  # at once: the relay and the reminders service may be half-way
-    moments = {absolute["id"]: _remind_at(absolute), relative["id"]: _remind_at(relative)}
+    moments = {absolute["id"]: remind_at(absolute), relative["id"]: remind_at(relative)}
 
     fresh.start()
-    assert _now() < min(moments.values()), (
+    assert now() < min(moments.values()), (
         f"the restart took {fresh.startup_s:.1f} s: the reminders fell due while it was down"
     )
     async with _client(fresh) as http:
         await _quiet_after(http, ada, max(moments.values()))
-        entries = await _activity(http, ada)
+        entries = await history(http, ada)
         for task_id, moment in moments.items():
-            (due_entry,) = _reminders_due(entries, task_id)
-            assert _parse(due_entry["time"]) >= moment
-            assert _parse(due_entry["data"]["remind_at"]) == moment
-            assert _parse(due_entry["data"]["fired_at"]) >= moment
-        (following,) = _successors(await _tasks(http, ada), daily["series_id"])
+            (due_entry,) = reminders_due(entries, task_id)
+            assert parse(due_entry["time"]) >= moment
+            assert parse(due_entry["data"]["remind_at"]) == moment
+            assert parse(due_entry["data"]["fired_at"]) >= moment
+        (following,) = successors(await task_list(http, ada), daily["series_id"])
         assert following["occurrence"] == 2
         facts = [(e["type"], e["task_id"]) for e in entries if e["type"] != "reminder.due"]
         for written in [
@@ -750,7 +625,7 @@ async def test_a_reminder_that_fell_due_while_the_process_was_down_fires_after_t
         await container.database.migrate()
         user = await container.auth.sign_up("ada@example.com", PASSWORD, "UTC")
         task = await container.tasks.create(
-            user.id, NewTask("Due while down", reminders=(Reminder(at=_in(0.5)),))
+            user.id, NewTask("Due while down", reminders=(Reminder(at=in_(0.5)),))
         )
         assert await container.relay.pending() == 2
     finally:
@@ -758,14 +633,14 @@ async def test_a_reminder_that_fell_due_while_the_process_was_down_fires_after_t
     (moment,) = task.reminder_moments()
 
     fresh.start()
-    assert _now() > moment, "the reminder should have fallen due while the process was down"
+    assert now() > moment, "the reminder should have fallen due while the process was down"
     ada = _log_in(fresh.api, "ada@example.com")
     async with _client(fresh) as http:
-        await _quiet_after(http, ada, _now())
-        entries = await _activity(http, ada)
+        await _quiet_after(http, ada, now())
+        entries = await history(http, ada)
         assert [e["type"] for e in entries if e["task_id"] == task.id] == [
             "task.created",
             "reminder.due",
         ]
-        (due_entry,) = _reminders_due(entries, task.id)
-        assert _parse(due_entry["data"]["fired_at"]) >= moment
+        (due_entry,) = reminders_due(entries, task.id)
+        assert parse(due_entry["data"]["fired_at"]) >= moment

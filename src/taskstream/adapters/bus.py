@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
@@ -18,6 +19,28 @@ from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import Drop, EventHandler
 
 log = logging.getLogger(__name__)
+
+
+async def publish_in_turn(
+    publish: Callable[[CloudEvent], Awaitable[None]], events: list[CloudEvent]
+) -> set[str]:
+    """Publish the lanes of `events` (those of one partition key) side by side, each one
+    event at a time; a lane stops at its first failure. The ids of the events not taken."""
+    lanes: dict[str, list[CloudEvent]] = {}
+    for event in events:
+        lanes.setdefault(event.partition_key, []).append(event)
+
+    async def in_turn(lane: list[CloudEvent]) -> set[str]:
+        for i, event in enumerate(lane):
+            try:
+                await publish(event)
+            except Exception:
+                log.warning("publishing event %s failed", event.id, exc_info=True)
+                return {e.id for e in lane[i:]}
+        return set()
+
+    not_taken = await asyncio.gather(*(in_turn(lane) for lane in lanes.values()))
+    return set().union(*not_taken)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +86,7 @@ class InProcessEventBus:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
     async def publish_all(self, events: list[CloudEvent]) -> set[str]:
-        """Delivers the lanes (events of one partition key) side by side, each in order."""
-        lanes: dict[str, list[CloudEvent]] = {}
-        for event in events:
-            lanes.setdefault(event.partition_key, []).append(event)
-        not_taken = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes.values()))
-        return set().union(*not_taken)
-
-    async def _publish_lane(self, lane: list[CloudEvent]) -> set[str]:
-        for i, event in enumerate(lane):
-            try:
-                await self.publish(event)
-            except Exception:
-                log.warning("publishing event %s failed", event.id, exc_info=True)
-                return {e.id for e in lane[i:]}
-        return set()
+        return await publish_in_turn(self.publish, events)
 
     async def deliver(
         self, subscription: Subscription, event: CloudEvent, *, letter: str | None = None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from taskstream.adapters.bus import publish_in_turn
 from taskstream.adapters.db.tables import outbox
 from taskstream.app.events import CloudEvent, Topic
 from taskstream.app.ports import Clock, EventBus
@@ -135,7 +136,7 @@ class OutboxRelay:
             return 0, False
         events = [CloudEvent.from_dict(row.payload) for row in rows]
         if one_by_one:
-            not_taken = await self._publish_in_turn(events)
+            not_taken = await publish_in_turn(self._bus.publish, events)
         else:
             not_taken = await self._bus.publish_all(events)
         sent: list[int] = []
@@ -152,20 +153,6 @@ class OutboxRelay:
             await self._mark_sent(sent)
             self.published += len(sent)
         return len(sent), bool(stopped)
-
-    async def _publish_in_turn(self, events: list[CloudEvent]) -> set[str]:
-        lanes: dict[str, list[CloudEvent]] = {}
-        for event in events:
-            lanes.setdefault(event.partition_key, []).append(event)
-
-        async def lane_in_turn(lane: list[CloudEvent]) -> set[str]:
-            for i, event in enumerate(lane):
-                if await self._bus.publish_all([event]):
-                    return {e.id for e in lane[i:]}
-            return set()
-
-        not_taken = await asyncio.gather(*(lane_in_turn(lane) for lane in lanes.values()))
-        return set().union(*not_taken)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:
