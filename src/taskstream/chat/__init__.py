@@ -1,0 +1,1 @@
+"""The chat assistant: tools over the task use cases, planners that choose them."""
