@@ -1,0 +1,67 @@
+"""The offline planner: a hand-written grammar from a chat message to a `Plan`.
+
+No network, no model, no I/O: the same message in the same `PlanContext` always gives
+the same plan. The clock and the user's time zone come from the context; dates and
+times are the user's wall clock.
+
+Pieces: `lexer` (tokens with spans, whole words, typo fixes), `dates` (days, times,
+offsets), `recurrence` (RRULEs), `slots` (one pass that claims dates, rules,
+priorities, tags and reminders, leaving the title), `references` (which task "the
+milk one" is) and `intents` (which tool, with which arguments).
+
+Conventions (what an ambiguous phrase is taken to mean):
+
+- Times of day: "morning" 09:00, "noon" 12:00, "afternoon" 15:00, "evening" 18:00,
+  "tonight"/"night" 20:00, "end of day"/"eod" today (all-day). A bare hour is
+  afternoon from 1 to 6 ("at 5" = 17:00) and morning from 7 to 11 ("at 9" = 09:00);
+  "5:30" follows the same rule, "05:30" and "17:30" are taken as written.
+- A time without a day is today if it is still ahead, else tomorrow. A day without a
+  time is an all-day due date ("tomorrow" → due_date only).
+- "Friday" is the next Friday after today; "this Friday" may be today; "next Friday"
+  is the Friday of next week (Monday-based weeks). "next week" is next Monday,
+  "this weekend" Saturday, "next month" its 1st, "end of week" Friday, "end of month"
+  its last day. "the 5th" is the next 5th on or after today; "Dec 5" the next such date.
+- "in 2 hours" / "in 30 minutes" is that much later on the real time line (right across
+  a daylight-saving change), read on the user's wall clock; "in 3 days" is a date.
+- Recurrence: the series starts on its first occurrence on or after today (after now
+  when a time is given) unless a start is given ("starting Monday"). "after I finish
+  it" anchors the series on completion. A bare "daily", "weekly", "monthly" before a
+  title word is part of the title ("Create monthly report").
+- Priorities: p1 = urgent, p2 = high, p3 = medium, p4 = low; "urgent", "asap" and
+  "important" (= high) count only where they stand apart from the title (at an edge of
+  the message or next to punctuation).
+- Tags are lower-cased. "remind me to X at T" adds a reminder at the due time
+  (minutes_before 0); with only a day, at 09:00 that day.
+- Listings show open tasks unless done ones are asked for; "overdue" needs no status.
+  Day windows run from midnight to midnight in the user's zone (due_after inclusive,
+  due_before exclusive); "this week" is Monday to Monday; "morning" ends at 12:00,
+  "afternoon" at 17:00. A set of tasks ("all overdue tasks", "my morning meetings")
+  becomes a `list_tasks` call and a `for_each` call; plural words become a singular
+  `text` filter ("meetings" → "meeting").
+- Numbers and ordinals refer to the last listing; words to titles. A reference that
+  fits several tasks, or none, gets a question or a reply instead of a call.
+"""
+
+from __future__ import annotations
+
+from taskstream.chat.offline.intents import HELP, plan_message
+from taskstream.chat.plan import Plan, PlanContext
+
+
+class OfflinePlanner:
+    """The default planner: deterministic, offline, fast."""
+
+    async def plan(self, message: str, context: PlanContext) -> Plan:
+        return plan(message, context)
+
+
+def plan(message: str, context: PlanContext) -> Plan:
+    """The plan for `message` (synchronous; `OfflinePlanner.plan` awaits nothing)."""
+    try:
+        return plan_message(message, context)
+    except (ValueError, OverflowError, IndexError, KeyError):
+        # A date the grammar read but the calendar refuses (Feb 30), or a gap in a rule.
+        return Plan(reply="Sorry, I couldn't make sense of that. " + HELP)
+
+
+__all__ = ["OfflinePlanner", "plan"]
