@@ -54,6 +54,7 @@ NY_LISTED = _ctx("2026-11-30T10:00", "America/New_York", listed=LISTING)
 NY_DONE_LISTED = _ctx("2026-11-30T10:00", "America/New_York", listed=DONE_LISTING)
 NY_CONFIRM = _ctx("2026-11-30T10:00", "America/New_York", listed=LISTING, awaiting=True)
 NY_EVENING = _ctx("2026-11-30T19:30", "America/New_York")
+NY_ONE = _ctx("2026-11-30T10:00", "America/New_York", listed=(_BY_ID["report"],))
 # Saturday 28 March 2026, 22:30 in Berlin: clocks go 02:00 → 03:00 on Sunday 29 March.
 BERLIN = _ctx("2026-03-28T22:30", "Europe/Berlin")
 # Saturday 31 October 2026, 23:30 in New York: clocks go 02:00 EDT → 01:00 EST on 1 Nov.
@@ -559,4 +560,669 @@ CASES: tuple[Case, ...] = (
     Case("report due at 4pm", LA, add("report", due_date="2026-07-16", due_time="16:00")),
     Case("rent due on the 1st", UTC, add("rent", due_date="2026-03-01")),
     Case("close the books end of month", UTC, add("close the books", due_date="2026-02-28")),
+    # === more phrasings, typos and casing ==================================================
+    Case(
+        "REMIND ME TO CALL MOM TOMORROW AT 6PM",
+        NY,
+        add("CALL MOM", due_date="2026-12-01", due_time="18:00", reminders=before(0)),
+    ),
+    Case(
+        "remidn me to pay the water bill tmrw",
+        NY,
+        add(
+            "pay the water bill",
+            due_date="2026-12-01",
+            reminders=[{"at": "2026-12-01T09:00:00-05:00"}],
+        ),
+    ),
+    Case(
+        "buy groceries tommorow at 5",
+        NY,
+        add("buy groceries", due_date="2026-12-01", due_time="17:00"),
+    ),
+    Case(
+        "dentist on wendesday at 2pm", NY, add("dentist", due_date="2026-12-02", due_time="14:00")
+    ),
+    Case("Call Anna on Thurs", NY, add("Call Anna", due_date="2026-12-03")),
+    Case("pick up dry cleaning sat", NY, add("pick up dry cleaning", due_date="2026-12-05")),
+    Case("meet Jo next tues 4pm", NY, add("meet Jo", due_date="2026-12-08", due_time="16:00")),
+    Case("Submit timesheet EOD", NY, add("Submit timesheet", due_date="2026-11-30")),
+    Case("call the vet at 4:15", NY, add("call the vet", due_date="2026-11-30", due_time="16:15")),
+    Case(
+        "write blog post by 11am",
+        NY,
+        add("write blog post", due_date="2026-11-30", due_time="11:00"),
+    ),
+    Case("send invoice 12/15", NY, add("send invoice", due_date="2026-12-15")),
+    Case("team offsite on the 3rd of January", NY, add("team offsite", due_date="2027-01-03")),
+    Case("ship the release on 14 Dec", NY, add("ship the release", due_date="2026-12-14")),
+    Case(
+        "practice piano at 7 in the evening",
+        NY,
+        add("practice piano", due_date="2026-11-30", due_time="19:00"),
+    ),
+    Case(
+        "jog tomorrow at 6 in the morning", NY, add("jog", due_date="2026-12-01", due_time="06:00")
+    ),
+    Case("take meds at midnight", NY, add("take meds", due_date="2026-12-01", due_time="00:00")),
+    Case("finish the slides by Friday", NY, add("finish the slides", due_date="2026-12-04")),
+    Case(
+        "complete the tax return by the 15th",
+        NY,
+        add("complete the tax return", due_date="2026-12-15"),
+    ),
+    Case("new task buy stamps", NY, add("buy stamps")),
+    Case("todo: renew domain name friday", NY, add("renew domain name", due_date="2026-12-04")),
+    Case(
+        "Add task: Book dentist p2 #health tomorrow 9am",
+        NY,
+        add(
+            "Book dentist",
+            due_date="2026-12-01",
+            due_time="09:00",
+            priority="high",
+            tags=["health"],
+        ),
+    ),
+    Case(
+        "add 'Call Mom re: Thanksgiving' tomorrow at noon",
+        NY,
+        add("Call Mom re: Thanksgiving", due_date="2026-12-01", due_time="12:00"),
+    ),
+    Case(
+        "add \u201cPlan Q1 roadmap\u201d next monday",
+        NY,
+        add("Plan Q1 roadmap", due_date="2026-12-07"),
+    ),
+    Case(
+        "Remind me to check the mail in 20 mins",
+        NY,
+        add("check the mail", due_date="2026-11-30", due_time="10:20", reminders=before(0)),
+    ),
+    Case(
+        "remind me in an hour to stretch",
+        NY,
+        add("stretch", due_date="2026-11-30", due_time="11:00", reminders=before(0)),
+    ),
+    Case(
+        "make a dentist appointment for next tuesday",
+        NY,
+        add("make a dentist appointment", due_date="2026-12-08"),
+    ),
+    Case("Call mom", NY, add("Call mom")),
+    # --- more recurrence -------------------------------------------------------------------
+    Case(
+        "every weekday standup at 10am",
+        NY,
+        add("standup", due_date="2026-12-01", due_time="10:00", recurrence=rec(WEEKDAYS)),
+    ),
+    Case(
+        "take out recycling every other week on thursday",
+        NY,
+        add(
+            "take out recycling",
+            due_date="2026-12-03",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=TH;INTERVAL=2"),
+        ),
+    ),
+    Case(
+        "review budget quarterly",
+        NY,
+        add("review budget", due_date="2026-11-30", recurrence=rec("FREQ=MONTHLY;INTERVAL=3")),
+    ),
+    Case(
+        "pay the phone bill every month on the 20th",
+        NY,
+        add(
+            "pay the phone bill",
+            due_date="2026-12-20",
+            recurrence=rec("FREQ=MONTHLY;BYMONTHDAY=20"),
+        ),
+    ),
+    Case(
+        "water the garden every 2 days at 7am",
+        NY,
+        add(
+            "water the garden",
+            due_date="2026-12-01",
+            due_time="07:00",
+            recurrence=rec("FREQ=DAILY;INTERVAL=2"),
+        ),
+    ),
+    Case(
+        "stand-up every morning at 9:15",
+        NY,
+        add("stand-up", due_date="2026-12-01", due_time="09:15", recurrence=rec("FREQ=DAILY")),
+    ),
+    Case(
+        "journal every night",
+        NY,
+        add("journal", due_date="2026-11-30", due_time="20:00", recurrence=rec("FREQ=DAILY")),
+    ),
+    Case(
+        "every 15th pay the nanny",
+        NY,
+        add("pay the nanny", due_date="2026-12-15", recurrence=rec("FREQ=MONTHLY;BYMONTHDAY=15")),
+    ),
+    Case(
+        "birthday card for Lea every year on Feb 2",
+        NY,
+        add(
+            "birthday card for Lea",
+            due_date="2027-02-02",
+            recurrence=rec("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=2"),
+        ),
+    ),
+    Case(
+        "every weekend clean the fridge",
+        NY,
+        add("clean the fridge", due_date="2026-12-05", recurrence=rec("FREQ=WEEKLY;BYDAY=SA,SU")),
+    ),
+    Case(
+        "yoga every tue and thu at 6pm",
+        NY,
+        add(
+            "yoga",
+            due_date="2026-12-01",
+            due_time="18:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=TU,TH"),
+        ),
+    ),
+    Case(
+        "review inbox every hour",
+        NY,
+        add("review inbox", due_date="2026-11-30", due_time="11:00", recurrence=rec("FREQ=HOURLY")),
+    ),
+    Case(
+        "sync with Priya every monday starting next week",
+        NY,
+        add("sync with Priya", due_date="2026-12-07", recurrence=rec("FREQ=WEEKLY;BYDAY=MO")),
+    ),
+    Case(
+        "weekly planning every monday",
+        NY,
+        add("weekly planning", due_date="2026-11-30", recurrence=rec("FREQ=WEEKLY;BYDAY=MO")),
+    ),
+    Case(
+        "call mom every sunday at 5 until dec 31",
+        NY,
+        add(
+            "call mom",
+            due_date="2026-12-06",
+            due_time="17:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=SU;UNTIL=20261231"),
+        ),
+    ),
+    Case(
+        "physio exercises every day 10 times",
+        NY,
+        add("physio exercises", due_date="2026-11-30", recurrence=rec("FREQ=DAILY;COUNT=10")),
+    ),
+    Case(
+        "pay rent on the 1st of every month",
+        NY,
+        add("pay rent", due_date="2026-12-01", recurrence=rec("FREQ=MONTHLY;BYMONTHDAY=1")),
+    ),
+    Case(
+        "Every day at 8pm take medicine",
+        NY,
+        add("take medicine", due_date="2026-11-30", due_time="20:00", recurrence=rec("FREQ=DAILY")),
+    ),
+    # --- more priorities, tags and reminders ----------------------------------------------
+    Case(
+        "Pay invoice - high priority - #finance",
+        NY,
+        add("Pay invoice", priority="high", tags=["finance"]),
+    ),
+    Case("important: renew passport photos", NY, add("renew passport photos", priority="high")),
+    Case("Priority 1 fix prod bug", NY, add("fix prod bug", priority="urgent")),
+    Case("fix login bug priority: high", NY, add("fix login bug", priority="high")),
+    Case(
+        "clean windows, medium priority, tags home and chores",
+        NY,
+        add("clean windows", priority="medium", tags=["home", "chores"]),
+    ),
+    Case("buy gift for Tom #Family", NY, add("buy gift for Tom", tags=["family"])),
+    Case("order printer ink with tag office", NY, add("order printer ink", tags=["office"])),
+    Case("call supplier, urgent", NY, add("call supplier", priority="urgent")),
+    Case(
+        "vet appointment friday at 10am, remind me an hour before",
+        NY,
+        add("vet appointment", due_date="2026-12-04", due_time="10:00", reminders=before(60)),
+    ),
+    Case(
+        "standup tomorrow 9:30 with a reminder 15 min before",
+        NY,
+        add("standup", due_date="2026-12-01", due_time="09:30", reminders=before(15)),
+    ),
+    Case(
+        "pay parking ticket friday remind me the day before",
+        NY,
+        add("pay parking ticket", due_date="2026-12-04", reminders=before(1440)),
+    ),
+    Case(
+        "interview on thursday at 2pm, remind me at 9am",
+        NY,
+        add(
+            "interview",
+            due_date="2026-12-03",
+            due_time="14:00",
+            reminders=[{"at": "2026-12-03T09:00:00-05:00"}],
+        ),
+    ),
+    # --- more listings ---------------------------------------------------------------------
+    Case(
+        "What do I have this week?",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-11-30T00:00:00-05:00",
+            due_before="2026-12-07T00:00:00-05:00",
+        ),
+    ),
+    Case(
+        "anything due next week?",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-12-07T00:00:00-05:00",
+            due_before="2026-12-14T00:00:00-05:00",
+        ),
+    ),
+    Case("which tasks are overdue", NY, listing(overdue=True)),
+    Case("overdue", NY, listing(overdue=True)),
+    Case("show me what's overdue", NY, listing(overdue=True)),
+    Case("Whats due tomorrow", NY, listing(status="open", **NY_TOMORROW)),
+    Case("list my done tasks", NY, listing(status="done")),
+    Case(
+        "show tasks due by friday",
+        NY,
+        listing(status="open", due_before="2026-12-05T00:00:00-05:00"),
+    ),
+    Case(
+        "what's due before wednesday",
+        NY,
+        listing(status="open", due_before="2026-12-02T00:00:00-05:00"),
+    ),
+    Case(
+        "show my tasks sorted by priority",
+        NY,
+        listing(status="open", sort="priority", order="desc"),
+    ),
+    Case("show the top 5 urgent tasks", NY, listing(status="open", priority=["urgent"], limit=5)),
+    Case("show p1 tasks", NY, listing(status="open", priority=["urgent"])),
+    Case(
+        "show low priority tasks tagged home",
+        NY,
+        listing(status="open", priority=["low"], tags=["home"]),
+    ),
+    Case(
+        "list tasks for friday",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-12-04T00:00:00-05:00",
+            due_before="2026-12-05T00:00:00-05:00",
+        ),
+    ),
+    Case("what's on my agenda today", NY, listing(status="open", **NY_TODAY)),
+    Case("how many tasks do I have?", NY, listing(status="open")),
+    Case("show my newest tasks", NY, listing(status="open", sort="created", order="desc")),
+    Case(
+        "show tasks due this month",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-11-01T00:00:00-04:00",
+            due_before="2026-12-01T00:00:00-05:00",
+        ),
+    ),
+    Case(
+        "what's due this weekend",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-12-05T00:00:00-05:00",
+            due_before="2026-12-07T00:00:00-05:00",
+        ),
+    ),
+    Case("what's overdue in #work", NY, listing(overdue=True, tags=["work"])),
+    Case(
+        "show tasks due in the next 3 days",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-11-30T00:00:00-05:00",
+            due_before="2026-12-04T00:00:00-05:00",
+        ),
+    ),
+    # --- more searches ---------------------------------------------------------------------
+    Case("find dentist", NY, search("dentist")),
+    Case("search tasks for passport", NY, search("passport")),
+    Case("look up the invoice task", NY, search("invoice")),
+    Case("Where's my passport task?", NY, search("passport")),
+    Case("search 'Q3 planning'", NY, search("Q3 planning")),
+    Case("find anything about the wedding", NY, search("wedding")),
+    # --- more completions ------------------------------------------------------------------
+    Case("finished the dishes", NY, complete("dishes")),
+    Case("the dentist appointment is done", NY, complete("dentist")),
+    Case("milk done", NY_LISTED, complete("milk")),
+    Case("I did the plants", NY, complete("plants")),
+    Case("mark #1 complete", NY_LISTED, complete("milk")),
+    Case("tick off number 2", NY_LISTED, complete("team")),
+    Case("mark the first one done", NY_LISTED, complete("milk")),
+    Case("done: pay rent", NY, complete("rent")),
+    Case("Completed the passport renewal", NY, complete("passport")),
+    Case("i'm done with the oat milk", NY, complete("oat")),
+    Case("done with it", NY_LISTED, question=True),
+    Case("done with it", NY_ONE, complete("report")),
+    Case("complete", NY, question=True),
+    Case("done with 1 and 3", NY_LISTED, complete("milk") + complete("dentist")),
+    Case(
+        "mark all of today's tasks as done",
+        NY,
+        listing(status="open", **NY_TODAY),
+        for_each=each("complete_task"),
+    ),
+    Case(
+        "complete everything tagged errands",
+        NY,
+        listing(status="open", tags=["errands"]),
+        for_each=each("complete_task"),
+    ),
+    Case(
+        "mark everything overdue as done", NY, listing(overdue=True), for_each=each("complete_task")
+    ),
+    # --- more reopen and delete ------------------------------------------------------------
+    Case("undo the taxes one", NY, reopen("taxes")),
+    Case("reopen 2", NY_DONE_LISTED, reopen("taxes")),
+    Case("uncheck the dishes", NY, reopen("dishes")),
+    Case("mark call mom as incomplete", NY, reopen("mom")),
+    Case("re-open the file taxes task", NY, reopen("taxes")),
+    Case("reopen all completed tasks", NY, listing(status="done"), for_each=each("reopen_task")),
+    Case("delete the rent task", NY, delete("rent")),
+    Case("remove #2", NY_LISTED, delete("team")),
+    Case("trash the oat milk one", NY, delete("oat")),
+    Case("cancel the dentist appointment", NY, delete("dentist")),
+    Case("erase the meeting with bob", NY, delete("bob")),
+    Case("delete all overdue tasks", NY, listing(overdue=True), for_each=each("delete_task")),
+    Case(
+        "delete everything tagged old",
+        NY,
+        listing(status="open", tags=["old"]),
+        for_each=each("delete_task"),
+    ),
+    Case("delete", NY, question=True),
+    Case("delete the bread task", NY, reply=True),
+    Case("complete the second", NY_LISTED, complete("team")),
+    Case("delete the 3rd one", NY_LISTED, delete("dentist")),
+    # --- more updates ----------------------------------------------------------------------
+    Case("push the dentist to next monday", NY, update("dentist", due_date="2026-12-07")),
+    Case("postpone rent to the 3rd", NY, update("rent", due_date="2026-12-03")),
+    Case(
+        "move 1 to tomorrow at 9am",
+        NY_LISTED,
+        update("milk", due_date="2026-12-01", due_time="09:00"),
+    ),
+    Case("move the last one to friday", NY_LISTED, update("dentist", due_date="2026-12-04")),
+    Case(
+        "change the due date of the report to friday", NY, update("report", due_date="2026-12-04")
+    ),
+    Case("set the passport task due tomorrow", NY, update("passport", due_date="2026-12-01")),
+    Case("make 2 high priority", NY_LISTED, update("team", priority="high")),
+    Case("mark the milk one as important", NY_LISTED, update("milk", priority="high")),
+    Case("change priority of 3 to p1", NY_LISTED, update("dentist", priority="urgent")),
+    Case("rename 'Buy milk' to 'Buy almond milk'", NY, update("milk", title="Buy almond milk")),
+    Case("rename the dishes task to Wash dishes", NY, update("dishes", title="Wash dishes")),
+    Case(
+        "change the title of 2 to Weekly team sync",
+        NY_LISTED,
+        update("team", title="Weekly team sync"),
+    ),
+    Case("tag 3 with health", NY_LISTED, update("dentist", tags=["health"])),
+    Case("add tag finance to the rent task", NY, update("rent", tags=["finance"])),
+    Case(
+        "make the plants one repeat every 3 days",
+        NY,
+        update("plants", recurrence=rec("FREQ=DAILY;INTERVAL=3")),
+    ),
+    Case("stop repeating the plants task", NY, update("plants", recurrence=None)),
+    Case("clear the tags on the rent task", NY, update("rent", tags=[])),
+    Case("remove the reminder from the dentist", NY, update("dentist", reminders=[])),
+    Case(
+        "add a note to the passport task: bring the old one",
+        NY,
+        update("passport", description="bring the old one"),
+    ),
+    Case(
+        "move all my tasks due today to tomorrow",
+        NY,
+        listing(status="open", **NY_TODAY),
+        for_each=each("update_task", due_date="2026-12-01"),
+    ),
+    Case(
+        "move today's tasks to friday",
+        NY,
+        listing(status="open", **NY_TODAY),
+        for_each=each("update_task", due_date="2026-12-04"),
+    ),
+    Case(
+        "push all overdue tasks to tomorrow",
+        NY,
+        listing(overdue=True),
+        for_each=each("update_task", due_date="2026-12-01"),
+    ),
+    Case(
+        "make everything tagged work high priority",
+        NY,
+        listing(status="open", tags=["work"]),
+        for_each=each("update_task", priority="high"),
+    ),
+    Case(
+        "move all of tomorrow's meetings to friday",
+        NY,
+        listing(status="open", text="meeting", **NY_TOMORROW),
+        for_each=each("update_task", due_date="2026-12-04"),
+    ),
+    Case("move the meeting to 3pm", NY, question=True),
+    Case("move the yoga class to friday", NY, reply=True),
+    Case("reschedule", NY, question=True),
+    # --- more reminders on existing tasks --------------------------------------------------
+    Case(
+        "remind me about the team meeting 10 minutes before", NY, remind("team", minutes_before=10)
+    ),
+    Case("remind me of 2 at 4pm", NY_LISTED, remind("team", at="2026-11-30T16:00:00-05:00")),
+    Case(
+        "set a reminder on the rent task for friday 9am",
+        NY,
+        remind("rent", at="2026-12-04T09:00:00-05:00"),
+    ),
+    Case("add a reminder to the report 1 hour before", NY, remind("report", minutes_before=60)),
+    Case(
+        "set a reminder to call the bank at 3pm",
+        NY,
+        add("call the bank", due_date="2026-11-30", due_time="15:00", reminders=before(0)),
+    ),
+    Case("remind me about it in 2 hours", NY_ONE, remind("report", at="2026-11-30T12:00:00-05:00")),
+    Case("remind me about the dentist", NY, question=True),
+    # --- more confirmations and conversation -----------------------------------------------
+    Case("yep", NY_CONFIRM, confirmed=True),
+    Case("go ahead", NY_CONFIRM, confirmed=True),
+    Case("cancel", NY_CONFIRM, confirmed=False),
+    Case("no, don't", NY_CONFIRM, confirmed=False),
+    Case("sure, do it", NY_CONFIRM, confirmed=True),
+    Case("Y", NY_CONFIRM, confirmed=True),
+    Case("show my tasks", NY_CONFIRM, listing(status="open")),
+    Case("ok", NY, reply=True),
+    Case("hi there", NY, reply=True),
+    Case("what can you do?", NY, reply=True),
+    Case("help", NY, reply=True),
+    Case("thank you so much", NY, reply=True),
+    Case("?", NY, reply=True),
+    # --- more time zones and DST edges -----------------------------------------------------
+    Case(
+        "check the boiler tomorrow at 2:30am",
+        BERLIN,
+        add("check the boiler", due_date="2026-03-29", due_time="02:30"),
+    ),
+    Case(
+        "remind me about the rent at 2:30am tomorrow",
+        BERLIN,
+        remind("rent", at="2026-03-29T03:30:00+02:00"),
+    ),
+    Case(
+        "what's due this week",
+        BERLIN,
+        listing(
+            status="open",
+            due_after="2026-03-23T00:00:00+01:00",
+            due_before="2026-03-30T00:00:00+02:00",
+        ),
+    ),
+    Case(
+        "feed the fish in 3 hours",
+        NY_FALL,
+        add("feed the fish", due_date="2026-11-01", due_time="01:30"),
+    ),
+    Case(
+        "what's due tomorrow",
+        NY_FALL,
+        listing(
+            status="open",
+            due_after="2026-11-01T00:00:00-04:00",
+            due_before="2026-11-02T00:00:00-05:00",
+        ),
+    ),
+    Case(
+        "remind me about the dentist tomorrow at 1:30am",
+        NY_FALL,
+        remind("dentist", at="2026-11-01T01:30:00-04:00"),
+    ),
+    Case(
+        "countdown party in 30 minutes",
+        TOKYO,
+        add("countdown party", due_date="2026-12-31", due_time="23:30"),
+    ),
+    Case(
+        "shrine visit in 2 hours",
+        TOKYO,
+        add("shrine visit", due_date="2027-01-01", due_time="01:00"),
+    ),
+    Case("send greetings next week", TOKYO, add("send greetings", due_date="2027-01-04")),
+    Case("plan the year next month", TOKYO, add("plan the year", due_date="2027-01-01")),
+    Case(
+        "what's due today",
+        TOKYO,
+        listing(
+            status="open",
+            due_after="2026-12-31T00:00:00+09:00",
+            due_before="2027-01-01T00:00:00+09:00",
+        ),
+    ),
+    Case(
+        "gym every monday at 7am",
+        TOKYO,
+        add("gym", due_date="2027-01-04", due_time="07:00", recurrence=rec("FREQ=WEEKLY;BYDAY=MO")),
+    ),
+    Case(
+        "call the office at 9:30",
+        KOLKATA,
+        add("call the office", due_date="2026-06-12", due_time="09:30"),
+    ),
+    Case("submit GST return on the 20th", KOLKATA, add("submit GST return", due_date="2026-06-20")),
+    Case(
+        "pay the maid every last day of the month",
+        KOLKATA,
+        add("pay the maid", due_date="2026-06-30", recurrence=rec("FREQ=MONTHLY;BYMONTHDAY=-1")),
+    ),
+    Case("brunch tomorrow at 10", SYDNEY, add("brunch", due_date="2026-10-04", due_time="10:00")),
+    Case(
+        "what's due tomorrow",
+        SYDNEY,
+        listing(
+            status="open",
+            due_after="2026-10-04T00:00:00+10:00",
+            due_before="2026-10-05T00:00:00+11:00",
+        ),
+    ),
+    Case(
+        "remind me about the rent tomorrow at 2:30am",
+        SYDNEY,
+        remind("rent", at="2026-10-04T03:30:00+11:00"),
+    ),
+    Case(
+        "dinner reservations tonight",
+        LA,
+        add("dinner reservations", due_date="2026-07-15", due_time="20:00"),
+    ),
+    Case("pool party this weekend", LA, add("pool party", due_date="2026-07-18")),
+    Case("pay rent on the 15th", LA, add("pay rent", due_date="2026-07-15")),
+    Case(
+        "independence day prep every year on july 4",
+        LA,
+        add(
+            "independence day prep",
+            due_date="2027-07-04",
+            recurrence=rec("FREQ=YEARLY;BYMONTH=7;BYMONTHDAY=4"),
+        ),
+    ),
+    Case(
+        "call the landlord in 90 minutes",
+        LA,
+        add("call the landlord", due_date="2026-07-15", due_time="18:15"),
+    ),
+    Case("pay the sitter on the 30th", UTC, add("pay the sitter", due_date="2026-03-30")),
+    Case(
+        "pay rent every month on the 29th",
+        UTC,
+        add("pay rent", due_date="2026-03-29", recurrence=rec("FREQ=MONTHLY;BYMONTHDAY=29")),
+    ),
+    Case("book tickets next month", UTC, add("book tickets", due_date="2026-03-01")),
+    Case("tax deadline in 1 month", UTC, add("tax deadline", due_date="2026-03-28")),
+    Case(
+        "call the bank at 9",
+        NY_EVENING,
+        add("call the bank", due_date="2026-12-01", due_time="09:00"),
+    ),
+    Case(
+        "watch the game tonight",
+        NY_EVENING,
+        add("watch the game", due_date="2026-11-30", due_time="20:00"),
+    ),
+    Case(
+        "take out trash this evening",
+        NY_EVENING,
+        add("take out trash", due_date="2026-11-30", due_time="18:00"),
+    ),
+    # --- more titles that look like dates or commands --------------------------------------
+    Case("Read the May issue", NY, add("Read the May issue")),
+    Case("Prepare March madness bracket", NY, add("Prepare March madness bracket")),
+    Case("Email Sunday school teacher", NY, add("Email Sunday school teacher")),
+    Case("Plan next week's menu", NY, add("Plan next week's menu")),
+    Case("Watch Tomorrowland documentary", NY, add("Watch Tomorrowland documentary")),
+    Case("Buy a new daily planner", NY, add("Buy a new daily planner")),
+    Case("Write the end of month report", NY, add("Write the end of month report")),
+    Case("Fix the weekend schedule", NY, add("Fix the weekend schedule")),
+    Case("Schedule the Monday meeting", NY, add("Schedule the Monday meeting")),
+    Case("Order 5 monitors", NY, add("Order 5 monitors")),
+    Case("Buy 2 tickets for the 8pm show", NY, add("Buy 2 tickets for the 8pm show")),
+    Case("Book the 7:45 train tomorrow", NY, add("Book the 7:45 train", due_date="2026-12-01")),
+    Case("Finish chapter 3", NY, add("Finish chapter 3")),
+    Case("Complete the online course", NY, add("Complete the online course")),
+    Case("Delete old emails", NY, add("Delete old emails")),
+    Case("Remove snow from driveway", NY, add("Remove snow from driveway")),
+    Case("Cancel gym membership", NY, add("Cancel gym membership")),
+    Case("Check every room for smoke alarms", NY, add("Check every room for smoke alarms")),
+    Case("Mark exams", NY, add("Mark exams")),
+    Case("Set up the new router", NY, add("Set up the new router")),
+    Case(
+        "Make dinner reservations for friday",
+        NY,
+        add("Make dinner reservations", due_date="2026-12-04"),
+    ),
+    Case(
+        "Change oil in the car next month", NY, add("Change oil in the car", due_date="2026-12-01")
+    ),
+    Case("Update the website footer", NY, add("Update the website footer")),
+    Case("Push code to prod friday", NY, add("Push code to prod", due_date="2026-12-04")),
 )

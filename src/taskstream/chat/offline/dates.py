@@ -300,9 +300,15 @@ def parse_day(tokens: Sequence[Token], i: int, clock: Clock) -> tuple[int, date]
         if unit == "year" and qualifier == "next":
             return j + 1, date(today.year + 1, 1, 1)
         return None
-    wd = weekday_at(tokens, i, short_ok=word(tokens, i - 1) in {"on", "by", "until", "due"})
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    short_ok = word(tokens, i - 1) in {"on", "by", "until", "due"} or (
+        nxt is None or nxt.kind in {Kind.PUNCT, Kind.TIME} or word(tokens, i + 1) == "at"
+    )
+    wd = weekday_at(tokens, i, short_ok=short_ok)
     if wd is not None:
         return i + 1, next_weekday(today, wd)
+    if w == "the" and word(tokens, i + 1) in {"end", "weekend"}:
+        return parse_day(tokens, i + 1, clock)
     if w in {"weekend"} and word(tokens, i - 1) in {"the", "on", "by"}:
         return i + 1, next_weekday(today, 5, include_today=True)
     if w in {"eod", "eow", "eom", "eoy"}:
@@ -494,6 +500,8 @@ def parse_when(
         if part is None:
             found_part = _part_at(tokens, k, has_day=day is not None or after_day)
             if found_part is not None:
+                if word(tokens, k) == "this" and day is None:
+                    day = clock.today
                 j, part = found_part
                 progressed = True
                 continue

@@ -23,6 +23,7 @@ from taskstream.chat.offline.dates import (
     add_months,
     next_weekday,
     parse_day,
+    parse_when,
     week_start,
     weekday_at,
     word,
@@ -315,6 +316,8 @@ def _due_arguments(slots: Slots, clock: Clock, *, update: bool = False) -> dict[
     if rule is not None:
         at = when.time if when is not None else None
         start = slots.start or (when.day if when is not None and when.dated else None)
+        if update and start is None and at is None:
+            return {"recurrence": _recurrence(rule.text(), slots)}
         if rule.freq == "HOURLY" and at is None:
             moment = clock.later(timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
             at, start = moment.time(), moment.date()
@@ -322,10 +325,7 @@ def _due_arguments(slots: Slots, clock: Clock, *, update: bool = False) -> dict[
         args["due_date"] = first.isoformat()
         if at is not None:
             args["due_time"] = at.strftime("%H:%M")
-        args["recurrence"] = {
-            "rule": rule.text(),
-            "anchor": "completion" if slots.on_completion else "due",
-        }
+        args["recurrence"] = _recurrence(rule.text(), slots)
         return args
     if when is not None:
         if when.day is not None and (when.dated or not update):
@@ -335,6 +335,10 @@ def _due_arguments(slots: Slots, clock: Clock, *, update: bool = False) -> dict[
     elif slots.start is not None:
         args["due_date"] = slots.start.isoformat()
     return args
+
+
+def _recurrence(rule: str, slots: Slots) -> dict[str, str]:
+    return {"rule": rule, "anchor": "completion" if slots.on_completion else "due"}
 
 
 def _reminder_arguments(
@@ -405,6 +409,8 @@ def _add(m: Message, lo: int, hi: int, *, remind: bool = False) -> Plan:
     title = _title(m, slots, lo, hi)
     if not title:
         return Plan(question="What should the task be called?")
+    if remind and title.lower().startswith("to ") and slots.quoted is None:
+        title = title[3:].strip()
     args: dict[str, Any] = {"title": title}
     args.update(_due_arguments(slots, m.clock))
     if slots.priority is not None and slots.priority != "none":
@@ -440,6 +446,8 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
         return _add(m, lo + 3, hi, remind=True)
     if w in {"remind", "remember"} and m.w(lo + 1) == "me" and m.w(lo + 2) in {"that", "i"}:
         return _add(m, lo + 3 - (m.w(lo + 2) == "i"), hi, remind=True)
+    if w == "remind" and m.w(lo + 1) == "me" and m.w(lo + 2) not in {"about", "of", "regarding"}:
+        return _add(m, lo + 2, hi, remind=True)  # "remind me in an hour to stretch"
     if w == "remember" and m.w(lo + 1) == "to":
         return _add(m, lo + 2, hi)
     if (w in {"don't", "dont"} or m.at(lo, "do", "not")) and "forget" in {
@@ -724,11 +732,22 @@ def _detect_search(m: Message, lo: int, hi: int) -> Plan | None:
         return None
     j += m.w(j) in {"for", "me"}
     j += m.w(j) in {"for"}
+    if m.w(j) in {"anything", "something", "everything"} and m.w(j + 1) in {"about", "on", "with"}:
+        j += 2
     if m.w(j) in {"all", "any", "my", "the"}:
         j += 1
     if m.w(j) in {"tasks", "task", "todos", "items"}:
         j += 1
-        if m.w(j) in {"about", "with", "containing", "mentioning", "matching", "called", "named"}:
+        if m.w(j) in {
+            "about",
+            "with",
+            "containing",
+            "mentioning",
+            "matching",
+            "called",
+            "named",
+            "for",
+        }:
             j += 1
             j += m.w(j) == "to"
         elif m.w(j) == "related" and m.w(j + 1) == "to":
@@ -773,7 +792,10 @@ def _act(m: Message, lo: int, hi: int, tool: str, action: str, prefer_done: bool
         if tool == "reopen_task":
             return _bulk_with_status(m, lo, hi, ToolCall(tool, {}), "done")
         return _bulk(m, lo, hi, ToolCall(tool, {}))
-    phrase = [t for t in m.tokens[lo:hi]]
+    phrase = list(m.tokens[lo:hi])
+    several = refs.resolve_positions(phrase, m.context)
+    if several is not None:
+        return Plan(calls=tuple(ToolCall(tool, {"task_id": t.id}) for t in several))
     quoted = next((t.text for t in phrase if t.kind is Kind.QUOTED), None)
     found = refs.resolve(phrase, m.context, quoted=quoted, prefer_done=prefer_done)
     if isinstance(found, refs.Resolved):
@@ -878,7 +900,10 @@ def _detect_delete(m: Message, lo: int, hi: int) -> Plan | None:
             return None
         if m.w(lo + 1) in {"tags", "tag", "due", "priority", "reminders", "recurrence"}:
             return None
-        return _act(m, lo + 1, hi, "delete_task", "delete", None)
+        plan = _act(m, lo + 1, hi, "delete_task", "delete", None)
+        if plan.reply is not None and not _definite(m.tokens[lo + 1 : hi]):
+            return None  # "Delete old emails": a new task, there is no such task to delete
+        return plan
     if m.at(lo, "get", "rid", "of"):
         return _act(m, lo + 3, hi, "delete_task", "delete", None)
     if m.at(lo, "throw", "away") or m.at(lo, "throw", "out"):
@@ -898,7 +923,7 @@ def _detect_reminder(m: Message, lo: int, hi: int) -> Plan | None:
     if m.w(lo) in {"set", "add", "create", "put", "schedule"}:
         k = lo + 1 + (m.w(lo + 1) in {"a", "an"})
         if m.w(k) in {"reminder", "alert", "notification"}:
-            if m.w(k + 1) == "to":
+            if m.w(k + 1) == "to" and not _definite(m.tokens[k + 2 : hi]):
                 return _add(m, k + 2, hi, remind=True)
             j = k + 1 + (m.w(k + 1) in {"for", "on", "about", "of"})
     if m.w(lo) == "reminder" and m.w(lo + 1) in {"for", "on", "about"}:
@@ -1038,12 +1063,50 @@ def _update_one(m: Message, lo: int, hi: int, change: dict[str, Any]) -> Plan:
     return Plan(calls=(ToolCall("update_task", {"task_id": found.task.id, **change}),))
 
 
+_REF_NOISE: Final = {
+    "due",
+    "date",
+    "priority",
+    "time",
+    "deadline",
+    "repeat",
+    "repeats",
+    "repeating",
+    "recur",
+    "recurring",
+}
+_DETERMINERS: Final = {"the", "my", "that", "this", "it", "number", "task", "no", "last", "#"}
+
+
+def _definite(tokens: Sequence[Token]) -> bool:
+    """Does a phrase point at a task that exists ("the report", "my", "2", "it")?"""
+    content = [t for t in tokens if t.kind is not Kind.PUNCT or t.text == "#"]
+    if not content:
+        return False
+    first = content[0]
+    return first.kind in {Kind.NUMBER, Kind.ORDINAL, Kind.REF, Kind.QUOTED} or (
+        first.norm in _DETERMINERS
+    )
+
+
+def _target_split(m: Message, lo: int, hi: int) -> int | None:
+    """Where the new due starts in "move X to Friday" (the index of "to"), if anywhere."""
+    for k in range(lo, hi):
+        if m.w(k) in {"to", "till", "until", "for"} and parse_when(m.tokens, k + 1, m.clock):
+            return k
+    return None
+
+
 def _update_changes(m: Message, lo: int, hi: int, *, tag_verb: bool) -> Plan | None:
     w = m.w(lo)
     start = lo + 1
-    slots = scan(m.tokens, m.clock, start, hi)
-    change: dict[str, Any] = {}
+    split = _target_split(m, start, hi) if w in _MOVE_VERBS else None
+    described_until = hi if split is None else split
+    is_set = _is_set(m, start, described_until)
+    slots = scan(m.tokens, m.clock, start if split is None else split + 1, hi, tagged=not is_set)
     claimed = slots.claimed
+    if split is not None:
+        claimed[split] = True
     # "set the priority of X to high", "make X low": a bare level after "to"/"as"/at the end.
     for k in range(start, hi):
         if claimed[k] or m.w(k) not in LEVELS or m.w(k) in {"no"}:
@@ -1055,69 +1118,67 @@ def _update_changes(m: Message, lo: int, hi: int, *, tag_verb: bool) -> Plan | N
             if prev in {"to", "as"}:
                 claimed[k - 1] = True
     if tag_verb:
-        # "tag X with work", "tag X as home", "add tag work to X"
-        k_with = next((k for k in range(start, hi) if m.w(k) in {"with", "as"}), None)
-        if w == "add":
-            k_to = next((k for k in range(start, hi) if m.w(k) in {"to", "on"}), None)
-            if k_to is not None:
-                values = [
-                    t.norm
-                    for t in m.tokens[start:k_to]
-                    if t.kind in {Kind.WORD, Kind.TAG}
-                    and t.norm not in {"tag", "tags", "label", "the", "a", "and"}
-                ]
-                for k in range(start, k_to + 1):
-                    claimed[k] = True
-                slots.tags = values + [t for t in slots.tags if t not in values]
-        elif k_with is not None:
-            values = [
-                t.norm
-                for t in m.tokens[k_with + 1 : hi]
-                if t.kind in {Kind.WORD, Kind.TAG} and t.norm not in {"and", "the", "a"}
-            ]
-            for k in range(k_with, hi):
-                claimed[k] = True
-            slots.tags = values
-    due = _due_arguments(slots, m.clock, update=True)
-    change.update(due)
+        _tag_change(m, w, start, hi, slots)
+    change: dict[str, Any] = _due_arguments(slots, m.clock, update=True)
     if slots.priority is not None:
         change["priority"] = slots.priority
     if slots.tags:
         change["tags"] = list(slots.tags)
-    reminders = _reminder_arguments(slots, m.clock, due, remind=False)
+    reminders = _reminder_arguments(slots, m.clock, change, remind=False)
     if reminders:
         change["reminders"] = reminders
-    rest = [m.tokens[k] for k in range(start, hi) if not claimed[k]]
-    rest_words = {t.norm for t in rest if t.kind is Kind.WORD}
+    rest = [m.tokens[k] for k in range(start, described_until) if not claimed[k]]
+    ref_tokens = [t for t in rest if t.norm not in _REF_NOISE]
+    if ref_tokens and ref_tokens[0].norm in {"a", "an"}:
+        return None  # "make a dentist appointment for Tuesday": something new
     if not change:
-        if w in _MOVE_VERBS | {"change", "update", "edit", "set"}:
-            return (
-                None
-                if w in _MOVE_VERBS and not _names_task(m, rest)
-                else Plan(question="What should I change it to?")
-                if _names_task(m, rest)
-                else None
-            )
+        if not refs.keywords(ref_tokens) and not _definite(ref_tokens):
+            if w in _MOVE_VERBS | {"change", "update", "edit"}:
+                return Plan(question="Which task should I change, and how?")
+            return None
+        if _names_task(m, ref_tokens):
+            return Plan(question="What should I change about it?")
         return None
     if w in _MOVE_VERBS and "due_date" not in change and "due_time" not in change:
         return None
-    ref_tokens = [t for t in rest if t.norm not in {"due", "date", "priority", "time", "deadline"}]
-    if _is_set(m, start, hi) and not _single_named(m, ref_tokens):
-        listing_hi = _first_claimed_after(slots, start, hi)
+    if is_set and not _single_named(m, ref_tokens):
+        listing_hi = split if split is not None else _first_claimed_after(slots, start, hi)
         return _bulk(m, start, listing_hi, ToolCall("update_task", change))
-    quoted = slots.quoted
-    found = refs.resolve(ref_tokens, m.context, quoted=quoted)
+    found = refs.resolve(ref_tokens, m.context, quoted=slots.quoted)
     if isinstance(found, refs.Resolved) and not found.full and w in {"change", "make", "set"}:
         return None  # "change the water filter monthly": a new task, not "Water the plants"
     if isinstance(found, refs.Resolved):
         return Plan(calls=(ToolCall("update_task", {"task_id": found.task.id, **change}),))
-    if (
-        isinstance(found, refs.NotFound)
-        and w in _MOVE_VERBS | {"make"}
-        and (not (rest_words & {"to", "the", "my"}) or w == "make")
-    ):
-        return None  # "Move old monitor tomorrow": a new task
+    if isinstance(found, refs.NotFound) and not _definite(ref_tokens):
+        return None  # "Push code to prod friday": a new task
     return _question_for(found, "change")
+
+
+def _tag_change(m: Message, w: str, start: int, hi: int, slots: Slots) -> None:
+    """ "tag X with work", "tag X as home", "add tag work to X": the tags given."""
+    claimed = slots.claimed
+    if w == "add":
+        k_to = next((k for k in range(start, hi) if m.w(k) in {"to", "on"}), None)
+        if k_to is not None:
+            values = [
+                t.norm
+                for t in m.tokens[start:k_to]
+                if t.kind in {Kind.WORD, Kind.TAG}
+                and t.norm not in {"tag", "tags", "label", "the", "a", "and"}
+            ]
+            for k in range(start, k_to + 1):
+                claimed[k] = True
+            slots.tags = values + [t for t in slots.tags if t not in values]
+        return
+    k_with = next((k for k in range(start, hi) if m.w(k) in {"with", "as"}), None)
+    if k_with is not None:
+        slots.tags = [
+            t.norm
+            for t in m.tokens[k_with + 1 : hi]
+            if t.kind in {Kind.WORD, Kind.TAG} and t.norm not in {"and", "the", "a"}
+        ]
+        for k in range(k_with, hi):
+            claimed[k] = True
 
 
 def _single_named(m: Message, ref_tokens: Sequence[Token]) -> bool:

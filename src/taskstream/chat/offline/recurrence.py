@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from dateutil.rrule import rrule, rrulestr
@@ -132,6 +132,11 @@ class Rule:
 def first_due(rule: Rule, clock: Clock, start: date | None, at: time | None) -> date:
     """The first occurrence on or after `start` (default today), after now if timed."""
     begin = start or clock.today
+    if start is None and at is not None and not (rule.byday or rule.bymonthday or rule.bymonth):
+        # A rule with no fixed days starts on the first day its time is still ahead.
+        if datetime.combine(begin, at) <= clock.now.replace(tzinfo=None):
+            begin = begin + timedelta(days=1)
+        start = begin
     dtstart = datetime.combine(begin, at or time(0, 0))
     body = Rule(rule.freq, rule.interval, rule.byday, rule.bymonthday, rule.bymonth).text()
     built = rrulestr(body, dtstart=dtstart, cache=False)
@@ -255,6 +260,8 @@ def _after_every(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | None:
         return end, Rule("WEEKLY", interval, byday=WORKDAYS)
     if w in {"weekend", "weekends"}:
         return j + 1, Rule("WEEKLY", interval, byday=("SA", "SU"))
+    if w in {"morning", "afternoon", "evening", "night"} and interval == 1:
+        return j, Rule("DAILY")  # the time of day is read next, as the due time
     if w in _FREQ_UNITS:
         freq = _FREQ_UNITS[w]
         end = j + 1

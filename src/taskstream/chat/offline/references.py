@@ -183,6 +183,33 @@ def resolve(
     return _by_words(words, context, prefer_done, shown)
 
 
+def resolve_positions(
+    tokens: Sequence[Token], context: PlanContext
+) -> tuple[KnownTask, ...] | None:
+    """Several tasks by position: "1 and 3", "the first, second and fourth"; else None."""
+    parts: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.text == "," or (token.kind is Kind.WORD and token.norm in {"and", "&"}):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    if len(parts) < 2:
+        return None
+    positions = [_position(part) for part in parts]
+    if any(p is None for p in positions):
+        return None
+    found: list[KnownTask] = []
+    for position in positions:
+        assert position is not None
+        if position == -1 and context.listed:
+            found.append(context.listed[-1])
+        elif 1 <= position <= len(context.listed):
+            found.append(context.listed[position - 1])
+        else:
+            return None
+    return tuple(found)
+
+
 def _by_words(
     words: list[str], context: PlanContext, prefer_done: bool | None, shown: str
 ) -> Resolution:

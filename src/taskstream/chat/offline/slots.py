@@ -14,7 +14,9 @@ from datetime import date
 from typing import Final
 
 from taskstream.chat.offline.dates import (
+    SHORT_WEEKDAYS,
     UNITS,
+    WEEKDAYS,
     Clock,
     When,
     count_at,
@@ -186,8 +188,10 @@ def _is_slot_word(token: Token) -> bool:
     )
 
 
-def _tags(tokens: Sequence[Token], i: int, slots: Slots) -> int | None:
+def _tags(tokens: Sequence[Token], i: int, slots: Slots, *, tagged: bool) -> int | None:
     w = word(tokens, i)
+    if not tagged and w in {"tagged", "labeled", "labelled"}:
+        return None
     j = i
     if w in {"with", "and"} and word(tokens, i + 1) in {"tag", "tags", "label", "labels"}:
         j = i + 1
@@ -221,7 +225,7 @@ def _level_at(tokens: Sequence[Token], i: int) -> tuple[int, str] | None:
         j = i + 1
         if j < len(tokens) and tokens[j].text == ":":
             j += 1
-        if word(tokens, j) in {"is", "of", "to", "="}:
+        if word(tokens, j) in {"is", "to", "="}:
             j += 1
         if word(tokens, j) in LEVELS:
             return j + 1, LEVELS[word(tokens, j)]
@@ -299,7 +303,7 @@ def _when(tokens: Sequence[Token], i: int, clock: Clock, slots: Slots, lo: int) 
         return None
     after_rule = i > 0 and slots.rule is not None and slots.claimed[i - 1]
     found = parse_when(tokens, i, clock, after_day=after_rule)
-    if found is None:
+    if found is None or _in_title(tokens, i, found[0], found[1], slots):
         return None
     end, when = found
     if slots.when is not None:
@@ -315,6 +319,55 @@ def _when(tokens: Sequence[Token], i: int, clock: Clock, slots: Slots, lo: int) 
     return _claim(slots, start, end)
 
 
+# Words that may follow a date without making it part of the title.
+_DATE_FOLLOWERS: Final = {
+    "at",
+    "on",
+    "in",
+    "and",
+    "with",
+    "about",
+    "to",
+    "for",
+    "from",
+    "before",
+    "after",
+    "by",
+    "until",
+    "re",
+    "then",
+    "please",
+    "every",
+    "remind",
+    "reminder",
+    "priority",
+    "tag",
+    "tagged",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "noon",
+    *LEVELS,
+    *P_LEVELS,
+}
+_SOFT_STARTS: Final = {*WEEKDAYS, *SHORT_WEEKDAYS, "weekend", "end", "the"}
+
+
+def _in_title(tokens: Sequence[Token], i: int, end: int, when: When, slots: Slots) -> bool:
+    """A date-like phrase that reads as part of the title: "the Monday meeting", "the 8pm
+    show", "Sunday school", "the end of month report", "the weekend schedule"."""
+    before = tokens[i - 1] if i > 0 else None
+    if before is not None and not slots.claimed[i - 1] and before.norm in {"the", "a", "an"}:
+        return tokens[i].kind is Kind.TIME or tokens[i].norm in _SOFT_STARTS
+    if tokens[i].norm not in _SOFT_STARTS or when.time is not None:
+        return False
+    if before is not None and before.norm in _DATE_PREPOSITIONS | {"next", "this"}:
+        return False
+    after = tokens[end] if end < len(tokens) else None
+    return after is not None and after.kind is Kind.WORD and after.norm not in _DATE_FOLLOWERS
+
+
 def _merge(first: When, second: When) -> When:
     """Two pieces of one due ("tomorrow ... at 5pm"): the dated day, the given time."""
     day = first.day if first.dated else second.day
@@ -324,8 +377,15 @@ def _merge(first: When, second: When) -> When:
     return When(day, at, first.part or second.part, dated)
 
 
-def scan(tokens: Sequence[Token], clock: Clock, lo: int = 0, hi: int | None = None) -> Slots:
-    """Claim every slot in tokens[lo:hi]."""
+def scan(
+    tokens: Sequence[Token],
+    clock: Clock,
+    lo: int = 0,
+    hi: int | None = None,
+    *,
+    tagged: bool = True,
+) -> Slots:
+    """Claim every slot in tokens[lo:hi]; `tagged=False` leaves "tagged X" to a listing."""
     hi = len(tokens) if hi is None else hi
     view = tokens[:hi]
     slots = Slots(claimed=[False] * len(tokens))
@@ -346,7 +406,7 @@ def scan(tokens: Sequence[Token], clock: Clock, lo: int = 0, hi: int | None = No
             continue
         end = (
             _reminder(view, i, clock, slots)
-            or _tags(view, i, slots)
+            or _tags(view, i, slots, tagged=tagged)
             or _priority(view, i, slots)
             or _anchor(view, i, slots)
             or _rule(view, i, clock, slots)
