@@ -193,9 +193,12 @@ class Instance:
     def for_bench(cls) -> Instance:
         # A short path: Kafka's and Dapr's Unix sockets live below it. Ours alone, checked.
         base = Path(f"/tmp/taskstream-bench-{os.getuid()}")  # noqa: S108
-        base.mkdir(mode=0o700, exist_ok=True)
+        base.mkdir(exist_ok=True)
         if base.is_symlink() or base.stat().st_uid != os.getuid():
             raise InstanceError(f"{base} is a symbolic link or someone else's; remove it")
+        # Others may pass through but not list or write: run as root, PostgreSQL runs as
+        # its own user and keeps its cluster in a directory of its own below this one.
+        base.chmod(0o711)
         # The caller's own instance settings must not leak in (its run directory above all).
         env = {k: v for k, v in os.environ.items() if not k.startswith("TASKSTREAM_DIST_")}
         env.update(INSTANCE_ENV, TMPDIR=str(base))
