@@ -97,6 +97,10 @@ async def ada(client: httpx.AsyncClient, login: Login) -> Headers:
         ("q=creme", ["Read Crème brûlée recipe"]),
         ("q=tax%20quart", ["Quarterly tax return"]),
         ("q=tax%20plumber", []),
+        # One letter matches whole words only; two or more, words that start so.
+        ("q=r&sort=title", []),
+        ("q=re&sort=title", ["Quarterly tax return", "Read Crème brûlée recipe", "renew passport"]),
+        ("q=br%C3%BBl%C3%A9e", ["Read Crème brûlée recipe"]),
     ],
 )
 async def test_filters(

@@ -21,6 +21,7 @@ from taskstream.adapters.db.repositories import (
     SqlTaskRepository,
     SqlUserRepository,
 )
+from taskstream.adapters.db.search import register_sqlite_functions
 
 _MIGRATIONS = "taskstream.adapters.db:migrations"
 
@@ -94,6 +95,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 class OutboxSignal:

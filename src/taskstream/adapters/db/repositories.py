@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from taskstream.adapters.db import search
 from taskstream.adapters.db.tables import refresh_tokens, task_tags, tasks, users
 from taskstream.app.ports import RefreshToken
 from taskstream.app.queries import Order, Page, SortKey, TagCount, TaskQuery
@@ -31,8 +31,6 @@ from taskstream.domain.errors import EmailTaken, ValidationFailed
 from taskstream.domain.recurrence import Recurrence, RecurrenceAnchor
 from taskstream.domain.tasks import Due, Priority, Reminder, Status, Task
 from taskstream.domain.users import User
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _task_values(task: Task) -> dict[str, Any]:
@@ -208,24 +206,23 @@ class SqlTaskRepository:
         if query.series_id is not None:
             where.append(tasks.c.series_id == query.series_id)
         if query.search is not None:
-            where.append(self._search(query.search))
+            where.append(self._search(owner_id, query.search))
         return where
 
-    def _search(self, phrase: str) -> ColumnElement[bool]:
-        words = _WORD.findall(phrase.lower())
-        if not words:
+    def _search(self, owner_id: str, phrase: str) -> ColumnElement[bool]:
+        query_words = search.words(phrase)
+        if not query_words:
             raise ValidationFailed.of(
                 "q", "search_invalid", "Search for at least one word of letters or digits."
             )
         if self._dialect == "sqlite":
-            match = " ".join(f'"{word}"*' for word in words)
+            match = search.sqlite_match(owner_id, query_words)
             return tasks.c.seq.in_(
                 select(literal_column("rowid"))
                 .select_from(text("tasks_fts"))
                 .where(text("tasks_fts MATCH :match").bindparams(match=match))
             )
-        terms = " & ".join(f"{word}:*" for word in words)
-        query = func.to_tsquery("simple", func.taskstream_unaccent(terms))
+        query = func.taskstream_search_query(owner_id, " ".join(query_words), search.MIN_PREFIX)
         return literal_column("tasks.search").op("@@")(query)
 
     async def tag_counts(self, owner_id: str) -> list[TagCount]:
