@@ -260,3 +260,52 @@ def test_plural_words_match_their_singular() -> None:
     assert stem("meetings") == stem("meeting")
     assert stem("dishes") == stem("dish")
     assert stem("groceries") == stem("grocery")
+
+
+ODD_MESSAGES = [
+    "",
+    "   ",
+    "!!!",
+    "#",
+    "#2",
+    '"',
+    "''",
+    "every",
+    "every 0 days",
+    "in 0 minutes",
+    "in 999999 years",
+    "on feb 30",
+    "feb 29 2027 dentist",
+    "at 25",
+    "at 99:99",
+    "13pm",
+    "remind me",
+    "remind me about",
+    "move",
+    "move to friday",
+    "rename",
+    "rename to",
+    "tag",
+    "mark",
+    "done",
+    "the 99th",
+    "every 99th",
+    "every 5th monday of the month",
+    "until",
+    "every day until feb 30",
+    "p5",
+    "🙂 buy milk 🙂",
+    "x" * 5000,
+    "tomorrow " * 200,
+]
+
+
+@pytest.mark.parametrize("message", ODD_MESSAGES)
+async def test_the_planner_answers_anything_without_raising(message: str) -> None:
+    from taskstream.chat.offline import OfflinePlanner
+    from taskstream.chat.plan import Plan
+
+    context = PlanContext(now=CLOCK.now, timezone=NEW_YORK, listed=TASKS[:2], tasks=TASKS)
+    plan = await OfflinePlanner().plan(message, context)
+    assert isinstance(plan, Plan)
+    assert plan.calls or plan.question or plan.reply

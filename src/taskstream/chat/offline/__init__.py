@@ -44,8 +44,12 @@ Conventions (what an ambiguous phrase is taken to mean):
 
 from __future__ import annotations
 
+import logging
+
 from taskstream.chat.offline.intents import HELP, plan_message
 from taskstream.chat.plan import Plan, PlanContext
+
+logger = logging.getLogger(__name__)
 
 
 class OfflinePlanner:
@@ -59,8 +63,11 @@ def plan(message: str, context: PlanContext) -> Plan:
     """The plan for `message` (synchronous; `OfflinePlanner.plan` awaits nothing)."""
     try:
         return plan_message(message, context)
-    except (ValueError, OverflowError, IndexError, KeyError):
-        # A date the grammar read but the calendar refuses (Feb 30), or a gap in a rule.
+    except (ValueError, OverflowError):
+        # A date the grammar read but the calendar refuses ("in 999999 years").
+        return Plan(reply="Sorry, I couldn't make sense of that date. " + HELP)
+    except Exception:  # a gap in the grammar must not become an error for the user
+        logger.exception("offline planner failed on a message of %d characters", len(message))
         return Plan(reply="Sorry, I couldn't make sense of that. " + HELP)
 
 

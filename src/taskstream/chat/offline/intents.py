@@ -732,7 +732,14 @@ def _detect_search(m: Message, lo: int, hi: int) -> Plan | None:
         return None
     j += m.w(j) in {"for", "me"}
     j += m.w(j) in {"for"}
-    if m.w(j) in {"anything", "something", "everything"} and m.w(j + 1) in {"about", "on", "with"}:
+    if m.w(j) in {"anything", "something", "everything"} and m.w(j + 1) in {
+        "about",
+        "on",
+        "with",
+        "mentioning",
+        "containing",
+        "called",
+    }:
         j += 2
     if m.w(j) in {"all", "any", "my", "the"}:
         j += 1
@@ -753,6 +760,8 @@ def _detect_search(m: Message, lo: int, hi: int) -> Plan | None:
         elif m.w(j) == "related" and m.w(j + 1) == "to":
             j += 2
     query_tokens = [t for t in m.tokens[j:hi] if t.kind is not Kind.PUNCT or t.text in {"-", "'"}]
+    while query_tokens and query_tokens[0].norm in {"the", "a", "my"}:
+        query_tokens.pop(0)
     while query_tokens and query_tokens[-1].norm in {"task", "tasks", "one", "todo"}:
         query_tokens.pop()
     if query_tokens and query_tokens[0].kind is Kind.QUOTED:
@@ -928,6 +937,11 @@ def _detect_reminder(m: Message, lo: int, hi: int) -> Plan | None:
             j = k + 1 + (m.w(k + 1) in {"for", "on", "about", "of"})
     if m.w(lo) == "reminder" and m.w(lo + 1) in {"for", "on", "about"}:
         j = lo + 2
+    if m.w(lo) in {"remind", "ping", "alert", "notify"} and m.w(lo + 1) == "me" and j is None:
+        # "ping me 15 minutes before the team meeting"
+        before = next((k for k in range(lo + 2, hi) if m.w(k) in {"before", "ahead"}), None)
+        if before is not None and _definite(m.tokens[before + 1 : hi]):
+            j = lo + 2
     if j is None:
         return None
     slots = scan(m.tokens, m.clock, j, hi)
@@ -1139,12 +1153,12 @@ def _update_changes(m: Message, lo: int, hi: int, *, tag_verb: bool) -> Plan | N
         if _names_task(m, ref_tokens):
             return Plan(question="What should I change about it?")
         return None
-    if w in _MOVE_VERBS and "due_date" not in change and "due_time" not in change:
+    if w in _MOVE_VERBS and not {"due_date", "due_time", "priority"} & change.keys():
         return None
     if is_set and not _single_named(m, ref_tokens):
         listing_hi = split if split is not None else _first_claimed_after(slots, start, hi)
         return _bulk(m, start, listing_hi, ToolCall("update_task", change))
-    found = refs.resolve(ref_tokens, m.context, quoted=slots.quoted)
+    found = refs.resolve(ref_tokens, m.context, quoted=slots.quoted, prefer_done=False)
     if isinstance(found, refs.Resolved) and not found.full and w in {"change", "make", "set"}:
         return None  # "change the water filter monthly": a new task, not "Water the plants"
     if isinstance(found, refs.Resolved):

@@ -129,6 +129,18 @@ class Rule:
         )
 
 
+def interval_words(rule: Rule, tokens: Sequence[Token], unclaimed: Sequence[int]) -> int | None:
+    """A "biweekly"/"fortnightly"/"quarterly" left in a title that sets a found rule's
+    interval ("biweekly sync on Wednesdays"): its index, or None."""
+    if rule.interval != 1:
+        return None
+    for k in unclaimed:
+        adverb = _ADVERBS.get(word(tokens, k))
+        if adverb is not None and adverb[1] > 1 and adverb[0] == rule.freq:
+            return k
+    return None
+
+
 def first_due(rule: Rule, clock: Clock, start: date | None, at: time | None) -> date:
     """The first occurrence on or after `start` (default today), after now if timed."""
     begin = start or clock.today
@@ -138,7 +150,10 @@ def first_due(rule: Rule, clock: Clock, start: date | None, at: time | None) -> 
             begin = begin + timedelta(days=1)
         start = begin
     dtstart = datetime.combine(begin, at or time(0, 0))
-    body = Rule(rule.freq, rule.interval, rule.byday, rule.bymonthday, rule.bymonth).text()
+    # The interval counts from the first occurrence: "every 3 months on the 15th" starts on
+    # the next 15th, whatever month today is in.
+    interval = 1 if rule.byday or rule.bymonthday or rule.bymonth else rule.interval
+    body = Rule(rule.freq, interval, rule.byday, rule.bymonthday, rule.bymonth).text()
     built = rrulestr(body, dtstart=dtstart, cache=False)
     assert isinstance(built, rrule)
     if start is None and at is not None:
@@ -220,6 +235,8 @@ def _day_of_month_rule(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | No
         if weekday is not None:
             end = _of_month(tokens, k + 1)
             return end, Rule("MONTHLY", byday=(f"{n}{DAY_CODES[weekday]}",))
+    if word(tokens, j) in ORDINAL_WORDS and _of_month(tokens, j + 1) > j + 1:
+        return _of_month(tokens, j + 1), Rule("MONTHLY", bymonthday=ORDINAL_WORDS[word(tokens, j)])
     if j < len(tokens) and tokens[j].kind is Kind.ORDINAL and 1 <= tokens[j].value[0] <= 31:
         dom = tokens[j].value[0]
         k = j + 1 + (word(tokens, j + 1) == "of")

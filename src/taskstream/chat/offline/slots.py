@@ -24,7 +24,13 @@ from taskstream.chat.offline.dates import (
     word,
 )
 from taskstream.chat.offline.lexer import Kind, Token
-from taskstream.chat.offline.recurrence import Rule, parse_anchor, parse_rule, parse_rule_end
+from taskstream.chat.offline.recurrence import (
+    Rule,
+    interval_words,
+    parse_anchor,
+    parse_rule,
+    parse_rule_end,
+)
 
 LEVELS: Final = {
     "urgent": "urgent",
@@ -41,6 +47,7 @@ LEVELS: Final = {
     "no": "none",
     "none": "none",
 }
+_ADVERB_INTERVALS: Final = {"biweekly": 2, "fortnightly": 2, "quarterly": 3}
 P_LEVELS: Final = {"p1": "urgent", "p2": "high", "p3": "medium", "p4": "low"}
 NUMBERED: Final = {1: "urgent", 2: "high", 3: "medium", 4: "low"}
 # Words that name a priority on their own, where they stand apart from the title.
@@ -414,6 +421,14 @@ def scan(
             or _when(view, i, clock, slots, lo)
         )
         i = end if end is not None else i + 1
+    if slots.rule is not None:
+        unclaimed = [k for k in range(lo, hi) if not slots.claimed[k]]
+        k = interval_words(slots.rule, tokens, unclaimed)
+        if k is not None:
+            rule = slots.rule
+            interval = _ADVERB_INTERVALS[word(tokens, k)]
+            slots.rule = Rule(rule.freq, interval, rule.byday, rule.bymonthday, rule.bymonth)
+            slots.claimed[k] = True
     return slots
 
 
