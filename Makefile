@@ -15,7 +15,7 @@ BENCHES := bench/api.py bench/events.py bench/distributed.py bench/chat.py
 # Extra arguments for pytest (`make test`) or `taskstream up` (`make up`).
 ARGS :=
 
-.PHONY: help install up dist-up dist-down test lint format typecheck bench pg-start pg-stop clean
+.PHONY: web-client help install up dist-up dist-down test lint format typecheck bench pg-start pg-stop clean
 
 help: ## List the targets
 	@printf 'Usage: make TARGET [ARGS="..."]\n\nTargets:\n'
@@ -57,6 +57,9 @@ bench: $(SYNCED) ## Run the benchmarks and print their figures
 		printf '==> %s\n' "$$bench" >&2; \
 		$(VENV)/bin/python "$$bench"; \
 	done
+
+web-client: $(SYNCED) ## Regenerate the web app's typed API client after an API change
+	@bash scripts/web.sh generate
 
 pg-start: ## Start the throw-away PostgreSQL used by the tests
 	@bash scripts/postgres.sh start

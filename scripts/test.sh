@@ -4,8 +4,9 @@
 #   scripts/test.sh [PYTEST ARGS...]
 #
 # Makes sure Kafka and Dapr are built (cached), then runs ruff check, ruff format
-# --check, mypy src and pytest (unit, integration, e2e), in this order, and stops at
-# the first failure. Tests reach the server through
+# --check, mypy src, the web app's checks and build (scripts/web.sh check), pytest
+# (unit, integration, e2e) and the browser tests (scripts/web.sh browser), in this
+# order, and stops at the first failure. Tests reach the server through
 # TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the end, unless it
 # was already running before or TASKSTREAM_KEEP_PG=1.
 set -euo pipefail
@@ -50,6 +51,8 @@ run_step "Kafka and Dapr (cached after the first build)" bash "$TASKSTREAM_ROOT/
 run_step "ruff check" .venv/bin/ruff check .
 run_step "ruff format --check" .venv/bin/ruff format --check .
 run_step "mypy src" .venv/bin/mypy src
+# The web app: its generated API client is current, it type-checks, lints and builds.
+run_step "web app checks and build" bash "$TASKSTREAM_ROOT/scripts/web.sh" check
 
 pytest_rc=0
 run_step "pytest" .venv/bin/pytest "$@" || pytest_rc=$?
@@ -58,5 +61,8 @@ if ((pytest_rc == 5)); then
 elif ((pytest_rc != 0)); then
     exit "$pytest_rc"
 fi
+
+# The web app in Debian's Chromium, against an embedded server the tests start.
+run_step "browser tests" bash "$TASKSTREAM_ROOT/scripts/web.sh" browser
 
 log "all checks passed ($(elapsed_since "$total_start") in all)"

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     )
     api_app_id: str = Field(default="api", description="The Dapr app id of the api service.")
 
+    web_dir: Path = Field(
+        default=Path("frontend/out"),
+        description="The built web app (`scripts/web.sh build`), served at / by the api "
+        "service; nothing is served there when the folder is missing.",
+    )
+
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the CLI finds the API."
     )

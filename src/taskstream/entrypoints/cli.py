@@ -342,6 +342,14 @@ def _resolve(api: _Api, prefix: str) -> str:
     return matches[0]
 
 
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document of the HTTP API (every service's routes) as JSON."""
+    from taskstream.entrypoints.api.app import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2, sort_keys=True))
+
+
 def main() -> None:
     app()
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
 from taskstream.entrypoints.api import activity, auth, dapr, tasks, webhooks, ws
 from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
+from taskstream.settings import Settings
 
 API_PREFIX = "/api/v1"
 
@@ -63,9 +67,21 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
                 v1.include_router(router)
     app.include_router(v1)
     app.include_router(_health(container))
+    if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
+        # Last, so that every route above wins: the static export of the web app.
+        app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
     if container.dapr is not None:
         dapr.install(app, container)
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the embedded shape (every public route), built without I/O:
+    the web app's typed client is generated from it."""
+    from taskstream.bootstrap import build
+
+    settings = Settings(jwt_secret=SecretStr("0" * 32), database_url="sqlite+aiosqlite://")
+    return create_app(build(settings), migrate=False).openapi()
 
 
 def _health(container: Container) -> APIRouter:

@@ -1,0 +1,5 @@
+import { TasksApp } from "@/components/TasksApp";
+
+export default function HomePage() {
+  return <TasksApp />;
+}
