@@ -4,10 +4,11 @@
 
 Accuracy is the share of utterances in `tests/chat/cases.py` whose plan is exactly the one
 expected (same tool calls with the same arguments, same for-each call, a question or a
-reply where one is due). The time per message is measured for each utterance over
---rounds rounds (after one warm-up round), in this process, with `perf_counter`; p50 and
-p95 are over all those measurements, in wall-clock time and in this thread's CPU time
-(the two differ when other processes share the machine). The planner is pure code, so no server is started.
+reply where one is due); the misses are listed. The time per message is measured for
+each utterance over --rounds rounds (after one warm-up round), in this process, with
+`perf_counter`; p50 and p95 are over all those measurements, in wall-clock time and in
+this thread's CPU time (the two differ when other processes share the machine). The
+planner is pure code, so no server is started.
 
 Exit status 0 whatever the figures.
 """
@@ -19,12 +20,21 @@ import statistics
 import sys
 from pathlib import Path
 from time import perf_counter, thread_time
+from typing import Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.chat.cases import CASES
 
+from _load import table
 from taskstream.chat.offline import plan
+
+ACCURACY_TARGET: Final = 0.97
+P95_TARGET_MS: Final = 20.0
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
 
 
 def main() -> None:
@@ -32,9 +42,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
-    exact = sum(1 for case in CASES if case.matches(plan(case.say, case.context)))
     misses = [case for case in CASES if not case.matches(plan(case.say, case.context))]
-    timings: list[float] = []
+    accuracy = 1 - len(misses) / len(CASES)
+    wall: list[float] = []
     cpu: list[float] = []
     for round_number in range(args.rounds + 1):
         for case in CASES:
@@ -42,24 +52,36 @@ def main() -> None:
             plan(case.say, case.context)
             elapsed, elapsed_cpu = perf_counter() - started, thread_time() - started_cpu
             if round_number:  # the first round warms caches up
-                timings.append(elapsed * 1000)
+                wall.append(elapsed * 1000)
                 cpu.append(elapsed_cpu * 1000)
-    quantiles = statistics.quantiles(timings, n=100)
-    cpu_quantiles = statistics.quantiles(cpu, n=100)
-    print("offline planner (tests/chat/cases.py)")
-    print(f"  utterances        {len(CASES)}")
-    print(f"  exact             {exact} ({100 * exact / len(CASES):.1f}%)")
-    print(f"  known misses      {sum(1 for case in CASES if case.xfail)}")
+    wall_q = statistics.quantiles(wall, n=100)
+    cpu_q = statistics.quantiles(cpu, n=100)
+    known = sum(1 for case in CASES if case.xfail)
+    print("Offline planner over tests/chat/cases.py")
+    print(f"  utterances: {len(CASES)}, exact: {len(CASES) - len(misses)}, known misses: {known}")
     print(
-        f"  time per message  p50 {quantiles[49]:.3f} ms, p95 {quantiles[94]:.3f} ms, "
-        f"max {max(timings):.3f} ms (wall clock, {len(timings)} runs)"
+        table(
+            ["time per message", "p50", "p95", "max"],
+            [
+                ["wall clock", *(f"{v:.3f} ms" for v in (wall_q[49], wall_q[94], max(wall)))],
+                ["CPU (this thread)", *(f"{v:.3f} ms" for v in (cpu_q[49], cpu_q[94], max(cpu)))],
+            ],
+        )
     )
-    print(
-        f"  CPU per message   p50 {cpu_quantiles[49]:.3f} ms, p95 {cpu_quantiles[94]:.3f} ms "
-        "(this thread's CPU time: what the figures are without other processes)"
-    )
+    print(f"  ({len(wall)} runs: {args.rounds} rounds of every utterance)")
     for case in misses:
         print(f"  miss: {case.say!r} ({case.context.timezone})")
+    print()
+    rows = [
+        ["exact plans", f">= {ACCURACY_TARGET:.0%}", f"{accuracy:.1%}", verdict(accuracy >= 0.97)],
+        [
+            "time per message p95",
+            f"<= {P95_TARGET_MS:.0f} ms",
+            f"{wall_q[94]:.2f} ms",
+            verdict(wall_q[94] <= P95_TARGET_MS),
+        ],
+    ]
+    print("Targets\n" + table(["target", "goal", "measured", ""], rows))
 
 
 if __name__ == "__main__":

@@ -66,3 +66,8 @@ def test_distributed_bench_runs() -> None:
         *("--reminder-window", "2"),
     )
     assert "lateness" in out.lower()
+
+
+def test_chat_bench_runs() -> None:
+    out = run_bench("chat.py", "--rounds", "1")
+    assert "exact plans" in out
