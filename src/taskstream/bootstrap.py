@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final, Protocol, TypeVar
 
@@ -32,7 +32,7 @@ from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
 from taskstream.app.auth import AuthService
 from taskstream.app.events import EventFactory, Topic
-from taskstream.app.ports import Clock, EventBus, StateStore, TokenIssuer
+from taskstream.app.ports import Clock, DeadLetterStore, EventBus, StateStore, TokenIssuer
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.app.services import Service
 from taskstream.app.services.audit import AuditService
@@ -67,6 +67,27 @@ class NotInThisProcess(LookupError):
     """A part of the system that runs in another process of the distributed shape."""
 
 
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The parts of the system that one process runs; None for those of other processes."""
+
+    database: Database | None = None
+    tasks: TaskService | None = None
+    auth: AuthService | None = None
+    dead_letters: DeadLetterStore | None = None
+    audit: AuditService | None = None
+    recurring: RecurringService | None = None
+    reminders: ReminderService | None = None
+    notifier: NotifierService | None = None
+    sync: SyncService | None = None
+
+    @property
+    def services(self) -> list[Service]:
+        """The consumers among them, to subscribe to their topics."""
+        found = (self.audit, self.recurring, self.reminders, self.notifier, self.sync)
+        return [service for service in found if service is not None]
+
+
 @dataclass
 class Container:
     """Everything one process runs. `start` and `stop` run the background loops.
@@ -79,32 +100,54 @@ class Container:
     tokens: TokenIssuer
     bus: EventBus
     roles: frozenset[str]
-    services: list[Service] = field(default_factory=list)
+    parts: Parts = field(default_factory=Parts)
     loops: list[Loop] = field(default_factory=list)
     dapr: DaprRuntime | None = None
-    _database: Database | None = None
-    _tasks: TaskService | None = None
-    _auth: AuthService | None = None
-    _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _background: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @property
     def database(self) -> Database:
-        return _present(self._database, "the database")
+        return _present(self.parts.database, "the database")
 
     @property
     def has_database(self) -> bool:
-        return self._database is not None
+        return self.parts.database is not None
 
     @property
     def tasks(self) -> TaskService:
-        return _present(self._tasks, "the api service")
+        return _present(self.parts.tasks, "the api service")
 
     @property
     def auth(self) -> AuthService:
-        return _present(self._auth, "the api service")
+        return _present(self.parts.auth, "the api service")
 
-    def service(self, name: str) -> Service:
-        return next(s for s in self.services if s.name == name)
+    @property
+    def dead_letters(self) -> DeadLetterStore:
+        return _present(self.parts.dead_letters, "the dead-letter store")
+
+    @property
+    def services(self) -> list[Service]:
+        return self.parts.services
+
+    @property
+    def audit(self) -> AuditService:
+        return _present(self.parts.audit, "the audit service")
+
+    @property
+    def recurring(self) -> RecurringService:
+        return _present(self.parts.recurring, "the recurring service")
+
+    @property
+    def reminders(self) -> ReminderService:
+        return _present(self.parts.reminders, "the reminders service")
+
+    @property
+    def notifier(self) -> NotifierService:
+        return _present(self.parts.notifier, "the notifier service")
+
+    @property
+    def sync(self) -> SyncService:
+        return _present(self.parts.sync, "the sync service")
 
     async def start(self) -> None:
         """Subscribe every service and start the background loops."""
@@ -132,8 +175,8 @@ class Container:
                 await close()
         if self.dapr is not None:
             await self.dapr.sidecar.close()
-        if self._database is not None:
-            await self._database.dispose()
+        if self.parts.database is not None:
+            await self.parts.database.dispose()
 
 
 def _present(part: _T | None, what: str) -> _T:
@@ -148,7 +191,6 @@ class EmbeddedContainer(Container):
 
     bus: InProcessEventBus = field(kw_only=True)
     state: SqlStateStore = field(kw_only=True)
-    dead_letters: SqlDeadLetterStore = field(kw_only=True)
     scheduler: InProcessScheduler = field(kw_only=True)
     relay: OutboxRelay = field(kw_only=True)
 
@@ -233,27 +275,28 @@ def build(settings: Settings, clock: Clock | None = None) -> EmbeddedContainer:
     state = SqlStateStore(database, clock)
     scheduler = InProcessScheduler(database, clock)
     relay = OutboxRelay(database, bus, clock)
+    parts = Parts(
+        database=database,
+        tasks=tasks,
+        auth=_auth_service(database, clock, settings, tokens),
+        dead_letters=dead_letters,
+        audit=AuditService(SqlActivityLog(database)),
+        recurring=RecurringService(InProcessTaskCommands(tasks)),
+        reminders=ReminderService(
+            scheduler, state, bus, EventFactory("taskstream/reminders", new_id, clock), clock
+        ),
+        notifier=_notifier(settings, database, bus, state, clock),
+        sync=SyncService(settings.sync_buffer_size, settings.sync_queue_size),
+    )
     return EmbeddedContainer(
         settings=settings,
         clock=clock,
         tokens=tokens,
         bus=bus,
         roles=frozenset(SERVICES),
-        services=[
-            AuditService(SqlActivityLog(database)),
-            RecurringService(InProcessTaskCommands(tasks)),
-            ReminderService(
-                scheduler, state, bus, EventFactory("taskstream/reminders", new_id, clock), clock
-            ),
-            _notifier(settings, database, bus, state, clock),
-            SyncService(settings.sync_buffer_size, settings.sync_queue_size),
-        ],
+        parts=parts,
         loops=[relay, scheduler],
-        _database=database,
-        _tasks=tasks,
-        _auth=_auth_service(database, clock, settings, tokens),
         state=state,
-        dead_letters=dead_letters,
         scheduler=scheduler,
         relay=relay,
     )
@@ -274,36 +317,48 @@ def build_service(settings: Settings, name: str, clock: Clock | None = None) -> 
     bus = DaprEventBus(sidecar, settings.pubsub_name, name)
     state = DaprStateStore(sidecar, settings.state_store_name)
     jobs = DaprScheduler(sidecar, clock) if name == "reminders" else None
-    container = Container(
-        settings=settings,
-        clock=clock,
-        tokens=_tokens(settings),
-        bus=bus,
-        roles=frozenset({name}),
-        dapr=DaprRuntime(sidecar, bus, jobs),
-    )
+    tokens = _tokens(settings)
+    database: Database | None = None
     if name in SQL_SERVICES:
         if not settings.database_url:
             raise ValueError(f"the {name} service needs TASKSTREAM_DATABASE_URL (PostgreSQL)")
-        container._database = Database(settings.database_url)
-    if name == "api":
-        database = container.database
-        container._tasks = _task_service(database, clock, settings)
-        container._auth = _auth_service(database, clock, settings, container.tokens)
-        container.loops.append(OutboxRelay(database, bus, clock))
+        database = Database(settings.database_url)
+    parts = Parts(database=database)
+    loops: list[Loop] = []
+    if database is not None and name == "api":
         dead_letters = SqlDeadLetterStore(database, clock, new_id)
+        parts = replace(
+            parts,
+            tasks=_task_service(database, clock, settings),
+            auth=_auth_service(database, clock, settings, tokens),
+            dead_letters=dead_letters,
+        )
+        loops.append(OutboxRelay(database, bus, clock))
         for consumer, topics in SUBSCRIBED.items():
             for topic in topics:
                 bus.park_dead_letters(consumer, topic, dead_letters)
     elif name == "recurring":
-        container.services.append(RecurringService(DaprTaskCommands(sidecar, settings.api_app_id)))
+        parts = replace(
+            parts, recurring=RecurringService(DaprTaskCommands(sidecar, settings.api_app_id))
+        )
     elif jobs is not None:  # reminders
         events = EventFactory("taskstream/reminders", new_id, clock)
-        container.services.append(ReminderService(jobs, state, bus, events, clock))
-    elif name == "notifier":
-        container.services.append(_notifier(settings, container.database, bus, state, clock))
-    elif name == "audit":
-        container.services.append(AuditService(SqlActivityLog(container.database)))
-    else:
-        container.services.append(SyncService(settings.sync_buffer_size, settings.sync_queue_size))
-    return container
+        parts = replace(parts, reminders=ReminderService(jobs, state, bus, events, clock))
+    elif database is not None and name == "notifier":
+        parts = replace(parts, notifier=_notifier(settings, database, bus, state, clock))
+    elif database is not None and name == "audit":
+        parts = replace(parts, audit=AuditService(SqlActivityLog(database)))
+    elif name == "sync":
+        parts = replace(
+            parts, sync=SyncService(settings.sync_buffer_size, settings.sync_queue_size)
+        )
+    return Container(
+        settings=settings,
+        clock=clock,
+        tokens=tokens,
+        bus=bus,
+        roles=frozenset({name}),
+        parts=parts,
+        loops=loops,
+        dapr=DaprRuntime(sidecar, bus, jobs),
+    )

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from taskstream.adapters.db.tables import activity
 from taskstream.adapters.system import new_id
 from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
-from taskstream.app.services.audit import AuditService
 from taskstream.bootstrap import Container
 from tests.conftest import eventually
 from tests.integration.conftest import Login, settled
@@ -174,8 +173,7 @@ async def test_a_redelivered_event_adds_nothing(
 
     await container.bus.publish(created)
     await container.bus.publish(CloudEvent.from_json(created.to_json()))
-    audit = container.service("audit")
-    assert isinstance(audit, AuditService)
+    audit = container.audit
     await audit.record(created)
 
     assert await _rows(container) == 1

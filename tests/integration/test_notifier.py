@@ -249,8 +249,7 @@ def _notifier(
 @pytest.fixture
 async def notifier(container: Container) -> AsyncIterator[NotifierService]:
     """The container's own notifier (closed here until Container.stop closes it)."""
-    service = container.service("notifier")
-    assert isinstance(service, NotifierService)
+    service = container.notifier
     yield service
     await service.close()
 
@@ -611,8 +610,7 @@ async def _running(settings: Settings, clock: AdjustableClock) -> AsyncIterator[
     try:
         yield container
     finally:
-        service = container.service("notifier")
-        assert isinstance(service, NotifierService)
+        service = container.notifier
         await service.close()
         await container.stop()
 
@@ -635,8 +633,7 @@ async def test_a_reminder_is_mailed_once_when_smtp_is_set(
         response = await client.post("/auth/signup", json=signup)
         assert response.status_code == 201, response.text
         user_id = response.json()["id"]
-        notifier = container.service("notifier")
-        assert isinstance(notifier, NotifierService)
+        notifier = container.notifier
         reminder = reminder_due(user_id, new_id())
 
         await container.bus.publish(reminder)

@@ -122,8 +122,7 @@ async def test_a_completion_delivered_twice_creates_one_next_task(
 
     await container.bus.publish(completed)
     await container.bus.publish(CloudEvent.from_json(completed.to_json()))
-    service = container.service("recurring")
-    assert isinstance(service, RecurringService)
+    service = container.recurring
     await service.schedule_next_occurrence(completed)
     await settled(container)
 

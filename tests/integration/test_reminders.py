@@ -62,9 +62,7 @@ def facts(container: Container) -> Recorder:
 
 
 def _service(container: Container) -> ReminderService:
-    service = container.service("reminders")
-    assert isinstance(service, ReminderService)
-    return service
+    return container.reminders
 
 
 def _iso(moment: datetime) -> str:

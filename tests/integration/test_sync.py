@@ -74,9 +74,7 @@ async def server(container: Container) -> AsyncIterator[str]:
 
 @pytest.fixture
 def sync(container: Container) -> SyncService:
-    service = container.service("sync")
-    assert isinstance(service, SyncService)
-    return service
+    return container.sync
 
 
 @dataclass

@@ -14,9 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.ports import Drop, EventHandler
+from taskstream.app.ports import DeadLetterStore, Drop, EventHandler
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class Subscription:
 class InProcessEventBus:
     def __init__(
         self,
-        dead_letters: SqlDeadLetterStore,
+        dead_letters: DeadLetterStore,
         *,
         max_attempts: int = 5,
         first_backoff: float = 0.05,

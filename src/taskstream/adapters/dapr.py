@@ -20,10 +20,10 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
 from taskstream.app.events import CloudEvent, EventType, MalformedEvent, Topic
 from taskstream.app.ports import (
     Clock,
+    DeadLetterStore,
     Drop,
     ETagMismatch,
     EventHandler,
@@ -106,7 +106,7 @@ class DaprEventBus:
         self._handlers: dict[str, list[tuple[str, frozenset[EventType], EventHandler]]] = (
             defaultdict(list)
         )
-        self._parking: dict[str, tuple[str, SqlDeadLetterStore]] = {}
+        self._parking: dict[str, tuple[str, DeadLetterStore]] = {}
         self.delivered = 0
 
     async def publish(self, event: CloudEvent) -> None:
@@ -159,7 +159,7 @@ class DaprEventBus:
     ) -> None:
         self._handlers[topic.value].append((name, types, handler))
 
-    def park_dead_letters(self, app_id: str, topic: Topic, store: SqlDeadLetterStore) -> None:
+    def park_dead_letters(self, app_id: str, topic: Topic, store: DeadLetterStore) -> None:
         """Take `app_id`'s dead letters of `topic` into `store`, for `dead-letters list`."""
         self._parking[dead_letter_topic(app_id, topic)] = (f"{app_id}.{topic.value}", store)
 

@@ -160,6 +160,39 @@ EventHandler = Callable[[CloudEvent], Awaitable[None]]
 raising Drop means never (DROP)."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that kept failing for one subscriber, waiting to be looked at."""
+
+    id: str
+    subscription: str
+    event: CloudEvent
+    error: str
+    attempts: int
+    failed_at: datetime
+    replayed_at: datetime | None
+
+
+class DeadLetterStore(Protocol):
+    """Where messages that kept failing wait, to be listed and replayed."""
+
+    async def park(self, subscription: str, event: CloudEvent, error: str, attempts: int) -> str:
+        """Keep `event` for `subscription`; the dead letter's id."""
+        ...
+
+    async def list(self, *, include_replayed: bool = False, limit: int = 100) -> list[DeadLetter]:
+        """Oldest first; those replayed already only with `include_replayed`."""
+        ...
+
+    async def get(self, letter_id: str) -> DeadLetter | None: ...
+
+    async def failed_again(self, letter_id: str, error: str, attempts: int) -> None:
+        """A replay failed too: add its attempts and keep the newest error."""
+        ...
+
+    async def mark_replayed(self, letter_id: str) -> None: ...
+
+
 class EventBus(Protocol):
     """Publish events; deliver each to the handlers subscribed to its topic and type."""
 

@@ -9,7 +9,22 @@ from taskstream.app.events import EventFactory, EventType
 from taskstream.app.ports import Clock, IdFactory, UnitOfWork, UnitOfWorkFactory
 from taskstream.app.queries import Page, TagCount, TaskQuery
 from taskstream.domain.errors import NotFound, PreconditionFailed, Problems
-from taskstream.domain.tasks import NewTask, Task, TaskChanges, clean_tag, create_task
+from taskstream.domain.tasks import (
+    NewTask,
+    Task,
+    TaskChanges,
+    clean_tag,
+    create_task,
+    normal_tag,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenamedTag:
+    name: str
+    """The tag's new name, as stored."""
+    task_ids: list[str]
+    """The tasks changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +59,14 @@ class TaskService:
             return _found(await uow.tasks.get(owner_id, task_id), task_id)
 
     async def find(self, owner_id: str, query: TaskQuery) -> Page:
+        """The owner's tasks matching `query`; tags are matched as stored (trimmed, lower
+        case) and blank search text searches nothing."""
+        query = replace(
+            query,
+            tags_all=frozenset(normal_tag(t) for t in query.tags_all),
+            tags_any=frozenset(normal_tag(t) for t in query.tags_any),
+            search=query.search if query.search and query.search.strip() else None,
+        )
         async with self.reader() as uow:
             return await uow.tasks.find(owner_id, query, self.clock.now())
 
@@ -86,8 +109,8 @@ class TaskService:
         async with self.reader() as uow:
             return await uow.tasks.tag_counts(owner_id)
 
-    async def rename_tag(self, owner_id: str, old: str, new: str) -> list[str]:
-        """Rename a tag on every task of the owner; the ids of the tasks changed."""
+    async def rename_tag(self, owner_id: str, old: str, new: str) -> RenamedTag:
+        """Rename (or merge) a tag on every task of the owner."""
         problems = Problems()
         old_tag = clean_tag(old, problems, "tag")
         new_tag = clean_tag(new, problems, "name")
@@ -101,7 +124,7 @@ class TaskService:
                     self.events.task_change(EventType.TASK_UPDATED, task, {"tags": task.tags})
                 )
             await uow.commit()
-            return [task.id for task in changed]
+            return RenamedTag(new_tag, [task.id for task in changed])
 
     async def create_next_occurrence(self, owner_id: str, task_id: str) -> Task | None:
         """The next task of a completed recurring task's series, created once.

@@ -129,8 +129,13 @@ def clean_description(value: str, problems: Problems) -> str:
     return value
 
 
+def normal_tag(value: str) -> str:
+    """Tags are compared trimmed and in lower case."""
+    return value.strip().lower()
+
+
 def clean_tag(value: str, problems: Problems, field_name: str = "tags") -> str:
-    tag = value.strip().lower()
+    tag = normal_tag(value)
     if not 1 <= len(tag) <= TAG_MAX:
         problems.add(field_name, "tag_length", f"A tag has 1 to {TAG_MAX} characters.")
     elif any(ch.isspace() or ch == "," for ch in tag):

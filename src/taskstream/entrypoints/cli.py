@@ -369,7 +369,7 @@ def dead_letters_list(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
 ) -> None:
     """List the dead letters, oldest first."""
-    from taskstream.adapters.db.dead_letters import DeadLetter
+    from taskstream.app.ports import DeadLetter
     from taskstream.bootstrap import build
 
     async def run() -> list[DeadLetter]:

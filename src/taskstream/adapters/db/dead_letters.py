@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 
 from taskstream.adapters.db.tables import dead_letters
 from taskstream.app.events import CloudEvent
-from taskstream.app.ports import Clock, IdFactory
+from taskstream.app.ports import Clock, DeadLetter, IdFactory
 
 if TYPE_CHECKING:
     from taskstream.adapters.db.database import Database
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: str
-    subscription: str
-    event: CloudEvent
-    error: str
-    attempts: int
-    failed_at: datetime
-    replayed_at: datetime | None
-
-
 class SqlDeadLetterStore:
+    """`DeadLetterStore` over the SQL database."""
+
     def __init__(self, database: Database, clock: Clock, new_id: IdFactory) -> None:
         self._database = database
         self._clock = clock

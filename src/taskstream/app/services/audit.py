@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
@@ -103,6 +103,15 @@ class AuditService:
         await self._log.append(event)
 
     async def history(self, user_id: str, query: ActivityQuery) -> ActivityPage:
+        """The user's entries matching `query`, newest first; an empty range is refused."""
+        since, until = query.since, query.until
+        if since is not None and until is not None and until <= since:
+            raise ValidationFailed.of("until", "range_empty", "until must be later than since.")
+        query = replace(
+            query,
+            since=None if since is None else since.astimezone(UTC),
+            until=None if until is None else until.astimezone(UTC),
+        )
         return await self._log.find(user_id, query)
 
 

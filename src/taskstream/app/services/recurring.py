@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from taskstream.app.events import CloudEvent, EventType, Topic, task_data
-from taskstream.app.ports import Drop
+from taskstream.app.payloads import TaskFact
 from taskstream.app.services import Handles
 from taskstream.app.tasks import TaskService
 
@@ -53,8 +53,6 @@ class RecurringService:
         ]
 
     async def schedule_next_occurrence(self, event: CloudEvent) -> None:
-        task = event.data.get("task")
-        if not isinstance(task, dict) or not isinstance(task.get("id"), str):
-            raise Drop(f"{event.type} event {event.id} carries no task")
-        if task.get("recurrence"):
-            await self._commands.create_next_occurrence(event.userid, task["id"])
+        fact = TaskFact.of(event)
+        if fact.repeats:
+            await self._commands.create_next_occurrence(fact.owner_id, fact.task_id)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
+from taskstream.app.payloads import TaskFact
 from taskstream.app.ports import (
     Clock,
     Drop,
@@ -73,37 +74,29 @@ class _Wanted:
     payload: dict[str, Any]
 
 
-def _jobs_of(task: dict[str, Any], traceparent: str) -> dict[str, _Wanted]:
+def _jobs_of(fact: TaskFact, traceparent: str) -> dict[str, _Wanted]:
     """A job for every reminder of the task that has a moment, whether past or future."""
     wanted: dict[str, _Wanted] = {}
-    for reminder in task.get("reminders") or []:
-        remind_at = reminder.get("remind_at") if isinstance(reminder, dict) else None
-        if not isinstance(remind_at, str):
-            continue
+    for remind_at in fact.remind_at:
         payload = {
-            "task_id": task["id"],
-            "user_id": task["owner_id"],
-            "title": task.get("title", ""),
-            "due_at": task.get("due_at"),
+            "task_id": fact.task_id,
+            "user_id": fact.owner_id,
+            "title": fact.title,
+            "due_at": fact.due_at,
             "remind_at": remind_at,
             "traceparent": traceparent,
         }
-        wanted[job_name(task["id"], remind_at)] = _Wanted(
+        wanted[job_name(fact.task_id, remind_at)] = _Wanted(
             datetime.fromisoformat(remind_at), payload
         )
     return wanted
 
 
-def _task_of(event: CloudEvent) -> dict[str, Any]:
-    task = event.data.get("task")
-    if (
-        not isinstance(task, dict)
-        or not isinstance(task.get("id"), str)
-        or not isinstance(task.get("owner_id"), str)
-        or not isinstance(task.get("version"), int)
-    ):
-        raise Drop(f"{event.type} event {event.id} carries no task")
-    return task
+def _fact_of(event: CloudEvent) -> tuple[TaskFact, int]:
+    fact = TaskFact.of(event)
+    if fact.version is None:
+        raise Drop(f"{event.type} event {event.id} carries no task version")
+    return fact, fact.version
 
 
 def _booked(item: StateItem | None) -> tuple[int, set[str], set[str]]:
@@ -141,16 +134,13 @@ class ReminderService:
 
     async def reconcile(self, event: CloudEvent) -> None:
         """Make the task's jobs what its reminders ask for, as of this event's version."""
-        task = _task_of(event)
-        key = bookkeeping_key(task["id"])
-        open_ = event.type not in _CLOSING and task.get("status") == "open"
-        candidates = _jobs_of(task, event.traceparent)
+        fact, task_version = _fact_of(event)
+        key = bookkeeping_key(fact.task_id)
+        open_ = event.type not in _CLOSING and fact.open
+        candidates = _jobs_of(fact, event.traceparent)
         if not candidates and (
             event.type is EventType.TASK_CREATED
-            or (
-                event.type is EventType.TASK_UPDATED
-                and not _WHEN_FIELDS & set(event.data.get("changes") or ())
-            )
+            or (event.type is EventType.TASK_UPDATED and not _WHEN_FIELDS & fact.changed)
         ):
             # No reminder now, and none before this change (it left them and the due
             # alone): nothing is booked, nothing to book, no state to read (most tasks).
@@ -158,7 +148,7 @@ class ReminderService:
         for _ in range(_ATTEMPTS):
             item = await self._state.get(key)
             version, booked, fired = _booked(item)
-            if version > task["version"]:
+            if version > task_version:
                 log.debug("event %s is older than the bookkeeping of %s", event.id, key)
                 return
             if item is None and not candidates:
@@ -178,7 +168,7 @@ class ReminderService:
                     key,
                     item,
                     event,
-                    task["version"],
+                    task_version,
                     sorted(keep),
                     sorted(fired & candidates.keys()),
                 )

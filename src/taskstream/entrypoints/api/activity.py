@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,7 +15,6 @@ from taskstream.app.services.audit import (
     decode_cursor,
     encode_cursor,
 )
-from taskstream.domain.errors import ValidationFailed
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
 from taskstream.entrypoints.api.schemas import Problem
 
@@ -40,9 +39,7 @@ class ActivitiesPublic(BaseModel):
 
 
 def _audit(container: ContainerDep) -> AuditService:
-    service = container.service("audit")
-    assert isinstance(service, AuditService)
-    return service
+    return container.audit
 
 
 AuditDep = Annotated[AuditService, Depends(_audit)]
@@ -62,13 +59,11 @@ async def list_activity(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ActivitiesPublic:
     """What happened to your tasks, newest first."""
-    if since is not None and until is not None and until <= since:
-        raise ValidationFailed.of("until", "range_empty", "until must be later than since.")
     query = ActivityQuery(
         task_id=task_id,
         types=frozenset(type or ()),
-        since=None if since is None else since.astimezone(UTC),
-        until=None if until is None else until.astimezone(UTC),
+        since=since,
+        until=until,
         limit=limit,
         after=decode_cursor(cursor) if cursor else None,
     )

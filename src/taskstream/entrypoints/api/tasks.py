@@ -74,13 +74,13 @@ async def list_tasks(
     query = TaskQuery(
         status=status,
         priorities=frozenset(priority or ()),
-        tags_all=frozenset(t.strip().lower() for t in tags_all or ()),
-        tags_any=frozenset(t.strip().lower() for t in tags_any or ()),
+        tags_all=frozenset(tags_all or ()),
+        tags_any=frozenset(tags_any or ()),
         due_before=due_before,
         due_after=due_after,
         overdue=overdue,
         no_due=no_due,
-        search=q if q and q.strip() else None,
+        search=q,
         sort=sort,
         order=order,
         limit=limit,
@@ -170,5 +170,5 @@ async def list_tags(principal: CurrentUser, container: ContainerDep) -> TagsPubl
 async def rename_tag(
     tag: str, body: TagRename, principal: CurrentUser, container: ContainerDep
 ) -> TagRenamed:
-    changed = await container.tasks.rename_tag(principal.user_id, tag, body.name)
-    return TagRenamed(name=body.name.strip().lower(), tasks=len(changed))
+    renamed = await container.tasks.rename_tag(principal.user_id, tag, body.name)
+    return TagRenamed(name=renamed.name, tasks=len(renamed.task_ids))

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from taskstream.app.services.notifier import (
     Delivery,
     DeliveryStatus,
-    NotifierService,
     Webhook,
     WebhookRegistry,
 )
@@ -92,9 +91,7 @@ class DeliveriesPublic(BaseModel):
 
 
 def _registry(container: ContainerDep) -> WebhookRegistry:
-    service = container.service("notifier")
-    assert isinstance(service, NotifierService)
-    return service.webhooks
+    return container.notifier.webhooks
 
 
 RegistryDep = Annotated[WebhookRegistry, Depends(_registry)]

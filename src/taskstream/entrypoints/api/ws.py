@@ -38,12 +38,6 @@ _MAX_REASON_BYTES: Final = 123  # a close frame's reason, by RFC 6455
 router = APIRouter(tags=["sync"])
 
 
-def _sync(container: Container) -> SyncService:
-    service = container.service("sync")
-    assert isinstance(service, SyncService)
-    return service
-
-
 def _offset(since: str | None) -> int | None:
     if since is None or len(since) > 18 or not since.isascii() or not since.isdigit():
         return None
@@ -79,7 +73,7 @@ async def updates(
     if since is not None and offset is None:
         await websocket.close(CLOSE_POLICY_VIOLATION, "since must be a whole number >= 0")
         return
-    sync = _sync(container)
+    sync = container.sync
     connection = sync.connect(principal.user_id, offset, epoch)
     try:
         await _serve(websocket, connection, sync)
