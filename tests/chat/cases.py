@@ -1458,4 +1458,229 @@ CASES: tuple[Case, ...] = (
     Case("shwo my tasks", NY, listing(status="open")),
     Case("delte the milk one", NY_LISTED, delete("milk")),
     Case("mark teh dishes as done", NY, complete("dishes")),
+    # === a third round, written before running it ========================================
+    Case('add "delete old backups" to my list', NY, add("delete old backups")),
+    Case('"Move the couch" on saturday', NY, add("Move the couch", due_date="2026-12-05")),
+    Case(
+        "remind me to 'Email Dana about Friday' at 4pm",
+        NY,
+        add(
+            "Email Dana about Friday", due_date="2026-11-30", due_time="16:00", reminders=before(0)
+        ),
+    ),
+    Case("add task 'Call Monday.com support'", NY, add("Call Monday.com support")),
+    Case(
+        "Buy a birthday gift for Mom by next Thursday",
+        NY,
+        add("Buy a birthday gift for Mom", due_date="2026-12-10"),
+    ),
+    Case(
+        "Meeting with Sara at 3:45 pm tomorrow",
+        NY,
+        add("Meeting with Sara", due_date="2026-12-01", due_time="15:45"),
+    ),
+    Case(
+        "submit the grant application before 5pm friday",
+        NY,
+        add("submit the grant application", due_date="2026-12-04", due_time="17:00"),
+    ),
+    Case(
+        "take the car in for service on 12/3",
+        NY,
+        add("take the car in for service", due_date="2026-12-03"),
+    ),
+    Case(
+        "doctor's appt the day after tomorrow at 10",
+        NY,
+        add("doctor's appt", due_date="2026-12-02", due_time="10:00"),
+    ),
+    Case(
+        "pay electricity bill in a fortnight",
+        NY,
+        add("pay electricity bill", due_date="2026-12-14"),
+    ),
+    Case(
+        "send thank-you notes this weekend", NY, add("send thank-you notes", due_date="2026-12-05")
+    ),
+    Case(
+        "clean the gutters sometime next week", NY, add("clean the gutters", due_date="2026-12-07")
+    ),
+    Case("Prepare for Monday's presentation", NY, add("Prepare for Monday's presentation")),
+    Case("Morning run tomorrow", NY, add("Morning run", due_date="2026-12-01")),
+    Case(
+        "evening walk every day at 7pm",
+        NY,
+        add("evening walk", due_date="2026-11-30", due_time="19:00", recurrence=rec("FREQ=DAILY")),
+    ),
+    Case("lunch tomorrow at 12:30", NY, add("lunch", due_date="2026-12-01", due_time="12:30")),
+    Case(
+        "call the school at 8:05",
+        NY,
+        add("call the school", due_date="2026-12-01", due_time="08:05"),
+    ),
+    Case(
+        "water plants every sat and sun morning",
+        NY,
+        add(
+            "water plants",
+            due_date="2026-12-05",
+            due_time="09:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=SA,SU"),
+        ),
+    ),
+    Case(
+        "pay the cleaner every 2 weeks on friday",
+        NY,
+        add(
+            "pay the cleaner",
+            due_date="2026-12-04",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=FR;INTERVAL=2"),
+        ),
+    ),
+    Case(
+        "every thursday at 8 bin day",
+        NY,
+        add(
+            "bin day",
+            due_date="2026-12-03",
+            due_time="08:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=TH"),
+        ),
+    ),
+    Case(
+        "renew the lease every year",
+        NY,
+        add("renew the lease", due_date="2026-11-30", recurrence=rec("FREQ=YEARLY")),
+    ),
+    Case(
+        "check smoke alarms every 6 months",
+        NY,
+        add("check smoke alarms", due_date="2026-11-30", recurrence=rec("FREQ=MONTHLY;INTERVAL=6")),
+    ),
+    Case(
+        "every last friday of the month submit timesheet",
+        NY,
+        add("submit timesheet", due_date="2026-12-25", recurrence=rec("FREQ=MONTHLY;BYDAY=-1FR")),
+    ),
+    Case("fix the leak (urgent)", NY, add("fix the leak", priority="urgent")),
+    Case("p3 buy batteries", NY, add("buy batteries", priority="medium")),
+    Case(
+        "Call the mayor, priority high, tag civic",
+        NY,
+        add("Call the mayor", priority="high", tags=["civic"]),
+    ),
+    Case("what's on today", NY, listing(status="open", **NY_TODAY)),
+    Case(
+        "what's coming up this week",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-11-30T00:00:00-05:00",
+            due_before="2026-12-07T00:00:00-05:00",
+        ),
+    ),
+    Case("show me tomorrow's tasks", NY, listing(status="open", **NY_TOMORROW)),
+    Case(
+        "list everything due before the 10th",
+        NY,
+        listing(status="open", due_before="2026-12-10T00:00:00-05:00"),
+    ),
+    Case("show 10 tasks", NY, listing(status="open", limit=10)),
+    Case("list the first 3 tasks", NY, listing(status="open", limit=3)),
+    Case(
+        "what's due after friday", NY, listing(status="open", due_after="2026-12-05T00:00:00-05:00")
+    ),
+    Case("anything urgent?", NY, listing(status="open", priority=["urgent"])),
+    Case("search milk", NY, search("milk")),
+    Case('find "quarterly report"', NY, search("quarterly report")),
+    Case("do I have a task about the car?", NY, listing(status="open", text="car")),
+    Case("Finished!", NY_ONE, complete("report")),
+    Case("Finished!", NY_LISTED, question=True),
+    Case("the plants are done", NY, complete("plants")),
+    Case("finished task 2 and 3", NY_LISTED, complete("team") + complete("dentist")),
+    Case("reopen the last one", NY_DONE_LISTED, reopen("taxes")),
+    Case("delete the second and third ones", NY_LISTED, delete("team") + delete("dentist")),
+    Case(
+        "remove all tasks tagged test",
+        NY,
+        listing(status="open", tags=["test"]),
+        for_each=each("delete_task"),
+    ),
+    Case("delete my dentist appointment", NY, delete("dentist")),
+    Case("move my dentist appointment to 4:30pm", NY, update("dentist", due_time="16:30")),
+    Case("change the report's due date to dec 20", NY, update("report", due_date="2026-12-20")),
+    Case("make the report due next friday", NY, update("report", due_date="2026-12-11")),
+    Case("the rent is due on the 3rd", NY, update("rent", due_date="2026-12-03")),
+    Case("rename milk to oat milk", NY_LISTED, update("milk", title="oat milk")),
+    Case("set 1 to low priority", NY_LISTED, update("milk", priority="low")),
+    Case("untag the rent task", NY, update("rent", tags=[])),
+    Case(
+        "push everything tagged work to monday",
+        NY,
+        listing(status="open", tags=["work"]),
+        for_each=each("update_task", due_date="2026-12-07"),
+    ),
+    Case(
+        "reschedule my overdue tasks for tomorrow",
+        NY,
+        listing(overdue=True),
+        for_each=each("update_task", due_date="2026-12-01"),
+    ),
+    Case(
+        "remind me 1 hour before the dentist appointment", NY, remind("dentist", minutes_before=60)
+    ),
+    Case(
+        "set a reminder for the team meeting 2 days before", NY, remind("team", minutes_before=2880)
+    ),
+    Case(
+        "remind me of the passport task next monday at 9am",
+        NY,
+        remind("passport", at="2026-12-07T09:00:00-05:00"),
+    ),
+    Case("Yes!", NY_CONFIRM, confirmed=True),
+    Case("No thanks", NY_CONFIRM, confirmed=False),
+    Case("yeah go for it", NY_CONFIRM, confirmed=True),
+    Case("hmm, not now", NY_CONFIRM, confirmed=False),
+    Case(
+        "remind me to call Oma in 3 hours",
+        BERLIN,
+        add("call Oma", due_date="2026-03-29", due_time="01:30", reminders=before(0)),
+    ),
+    Case(
+        "every day at 2:30am backup check",
+        BERLIN,
+        add("backup check", due_date="2026-03-29", due_time="02:30", recurrence=rec("FREQ=DAILY")),
+    ),
+    Case(
+        "wake up call tomorrow at 1:30am",
+        NY_FALL,
+        add("wake up call", due_date="2026-11-01", due_time="01:30"),
+    ),
+    Case(
+        "sunset photos at 8:15pm", LA, add("sunset photos", due_date="2026-07-15", due_time="20:15")
+    ),
+    Case(
+        "standup every weekday at 10",
+        KOLKATA,
+        add("standup", due_date="2026-06-12", due_time="10:00", recurrence=rec(WEEKDAYS)),
+    ),
+    Case(
+        "send the report by end of the year", TOKYO, add("send the report", due_date="2026-12-31")
+    ),
+    Case(
+        "lawn every sunday at 8am",
+        SYDNEY,
+        add(
+            "lawn", due_date="2026-10-04", due_time="08:00", recurrence=rec("FREQ=WEEKLY;BYDAY=SU")
+        ),
+    ),
+    Case(
+        "what's due next month",
+        UTC,
+        listing(
+            status="open",
+            due_after="2026-03-01T00:00:00+00:00",
+            due_before="2026-04-01T00:00:00+00:00",
+        ),
+    ),
 )

@@ -103,6 +103,7 @@ UNITS: Final = {
     **dict.fromkeys(("hour", "hours", "hr", "hrs", "h"), "hours"),
     **dict.fromkeys(("day", "days", "d"), "days"),
     **dict.fromkeys(("week", "weeks", "wk", "wks", "w"), "weeks"),
+    **dict.fromkeys(("fortnight", "fortnights"), "fortnights"),
     **dict.fromkeys(("month", "months"), "months"),
     **dict.fromkeys(("year", "years", "yr", "yrs"), "years"),
 }
@@ -459,8 +460,8 @@ def parse_offset(tokens: Sequence[Token], i: int, clock: Clock) -> Found | None:
         return j + 1, When(moment.date(), moment.time().replace(second=0, microsecond=0))
     if unit == "days":
         return j + 1, When(clock.today + timedelta(days=n))
-    if unit == "weeks":
-        return j + 1, When(clock.today + timedelta(weeks=n))
+    if unit in {"weeks", "fortnights"}:
+        return j + 1, When(clock.today + timedelta(weeks=n * (2 if unit == "fortnights" else 1)))
     if unit == "months":
         return j + 1, When(add_months(clock.today, n))
     return j + 1, When(add_months(clock.today, 12 * n))

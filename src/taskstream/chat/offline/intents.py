@@ -585,6 +585,8 @@ def _listing(m: Message, lo: int, hi: int) -> Listing:
             args["sort"], args["order"] = "created", "asc"
         elif w == "alphabetically":
             args["sort"], args["order"] = "title", "asc"
+        elif token.kind is Kind.NUMBER and m.w(i + 1) in {"tasks", "todos", "items"}:
+            args["limit"] = token.value[0]
         elif w in {"top", "first", "next"} and i + 1 < hi and m.tokens[i + 1].kind is Kind.NUMBER:
             args["limit"], step = m.tokens[i + 1].value[0], 2
         elif w in {"about", "containing", "mentioning", "matching", "called", "named"}:
@@ -797,14 +799,14 @@ def _bulk(m: Message, lo: int, hi: int, each: ToolCall) -> Plan:
 
 
 def _act(m: Message, lo: int, hi: int, tool: str, action: str, prefer_done: bool | None) -> Plan:
+    several = refs.resolve_positions(m.tokens[lo:hi], m.context)
+    if several is not None:
+        return Plan(calls=tuple(ToolCall(tool, {"task_id": t.id}) for t in several))
     if _is_set(m, lo, hi):
         if tool == "reopen_task":
             return _bulk_with_status(m, lo, hi, ToolCall(tool, {}), "done")
         return _bulk(m, lo, hi, ToolCall(tool, {}))
     phrase = list(m.tokens[lo:hi])
-    several = refs.resolve_positions(phrase, m.context)
-    if several is not None:
-        return Plan(calls=tuple(ToolCall(tool, {"task_id": t.id}) for t in several))
     quoted = next((t.text for t in phrase if t.kind is Kind.QUOTED), None)
     found = refs.resolve(phrase, m.context, quoted=quoted, prefer_done=prefer_done)
     if isinstance(found, refs.Resolved):
@@ -832,8 +834,8 @@ def _detect_complete(m: Message, lo: int, hi: int) -> Plan | None:
     start: int | None = None
     if w in {"done", "finished", "completed"} and m.w(lo + 1) in {"with", "the", "task", "my"}:
         start = lo + 1 + (m.w(lo + 1) == "with")
-    elif w in {"done", "finished", "completed"} and lo + 1 < hi:
-        start = lo + 1
+    elif w in {"done", "finished", "completed"}:
+        start = lo + 1  # "Done!" alone: the task in focus, or a question
     elif w in {"i'm", "im"} and m.w(lo + 1) in {"done", "finished"}:
         start = lo + 2 + (m.w(lo + 2) == "with")
     elif m.at(lo, "i", "am") and m.w(lo + 2) in {"done", "finished"}:
@@ -1222,6 +1224,23 @@ def _names_task(m: Message, rest: Sequence[Token]) -> bool:
     return isinstance(found, refs.Resolved)
 
 
+def _detect_due_statement(m: Message, lo: int, hi: int) -> Plan | None:
+    """ "the rent is due on the 3rd": a task that exists, and its new due."""
+    k = next(
+        (k for k in range(lo + 1, hi - 1) if m.at(k, "is", "due") or m.at(k, "are", "due")), None
+    )
+    if k is None:
+        return None
+    slots = scan(m.tokens, m.clock, k + 2, hi)
+    change = _due_arguments(slots, m.clock, update=True)
+    if not change or any(not slots.claimed[j] for j in range(k + 2, hi)):
+        return None
+    found = refs.resolve(list(m.tokens[lo:k]), m.context, prefer_done=False)
+    if not isinstance(found, refs.Resolved) or not _definite(m.tokens[lo:k]):
+        return None
+    return Plan(calls=(ToolCall("update_task", {"task_id": found.task.id, **change}),))
+
+
 _DETECTORS: Final[tuple[Callable[[Message, int, int], Plan | None], ...]] = (
     _detect_reminder,
     _detect_description,
@@ -1231,6 +1250,7 @@ _DETECTORS: Final[tuple[Callable[[Message, int, int], Plan | None], ...]] = (
     _detect_complete,
     _detect_delete,
     _detect_update,
+    _detect_due_statement,
     _detect_search,
     _detect_list,
 )

@@ -175,8 +175,8 @@ def resolve(
         return NotFound(f"The last list had {len(context.listed)} tasks; there is no {position}.")
     words = keywords(tokens)
     if not words:
-        pronoun = any(t.kind is Kind.WORD and t.norm in {"it", "that", "this"} for t in tokens)
-        if pronoun and len(context.listed) == 1:
+        # "it", "that one", or nothing at all ("Done!"): the one task in focus, if one is.
+        if len(context.listed) == 1:
             return Resolved(context.listed[0])
         return Missing()
     shown = " ".join(t.text for t in tokens if t.kind is not Kind.PUNCT)

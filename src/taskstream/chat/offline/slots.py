@@ -8,6 +8,7 @@ Quoted text is never read by a matcher: it is the title, verbatim.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -436,12 +437,30 @@ def leftover(tokens: Sequence[Token], slots: Slots, lo: int, hi: int) -> list[To
     return [tokens[k] for k in range(lo, hi) if not slots.claimed[k]]
 
 
-_EDGE_WORDS: Final = {"and", "with", "for", "due", "at", "on", "by", "to", "also", "then", "the"}
+_EDGE_WORDS: Final = {
+    "and",
+    "with",
+    "for",
+    "due",
+    "at",
+    "on",
+    "by",
+    "to",
+    "also",
+    "then",
+    "the",
+    "sometime",
+    "someday",
+}
 
 
 def cut_title(message: str, tokens: Sequence[Token], keep: Sequence[bool]) -> str:
     """The unclaimed runs of the message, joined by single spaces, trimmed of connectors."""
     kept = [k for k, flag in enumerate(keep) if flag]
+    for a, b in itertools.pairwise(list(kept)):  # "fix the leak (urgent)": no empty "( )"
+        if tokens[a].text in {"(", "["} and tokens[b].text in {")", "]"}:
+            kept.remove(a)
+            kept.remove(b)
     while kept and (
         (tokens[kept[-1]].kind is Kind.PUNCT and tokens[kept[-1]].text not in {")", "!", "?"})
         or tokens[kept[-1]].norm in _EDGE_WORDS
