@@ -7,7 +7,8 @@ times are the user's wall clock.
 Pieces: `lexer` (tokens with spans, whole words, typo fixes), `dates` (days, times,
 offsets), `recurrence` (RRULEs), `slots` (one pass that claims dates, rules,
 priorities, tags and reminders, leaving the title), `references` (which task "the
-milk one" is) and `intents` (which tool, with which arguments).
+milk one" is), `conversation` (yes/no, greetings, polite padding), `listing` (filters
+and sets of tasks), `arguments` (slots to tool arguments) and `intents` (which tool).
 
 Conventions (what an ambiguous phrase is taken to mean):
 
@@ -46,7 +47,8 @@ from __future__ import annotations
 
 import logging
 
-from taskstream.chat.offline.intents import HELP, plan_message
+from taskstream.chat.offline.conversation import HELP
+from taskstream.chat.offline.intents import plan_message
 from taskstream.chat.plan import Plan, PlanContext
 
 logger = logging.getLogger(__name__)

@@ -124,7 +124,6 @@ WINDOWS: Final = {
     "night": (time(17, 0), None),
     "tonight": (time(17, 0), None),
 }
-END_OF_DAY: Final = time(17, 0)
 WORK_WEEK_END: Final = 4  # "end of the week" is Friday
 
 

@@ -68,7 +68,6 @@ STOPWORDS: Final = {
     "off",
     "be",
 }
-PRONOUNS: Final = {"it", "that", "this", "that one", "this one"}
 
 
 @dataclass(frozen=True, slots=True)

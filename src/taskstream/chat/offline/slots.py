@@ -433,10 +433,6 @@ def scan(
     return slots
 
 
-def leftover(tokens: Sequence[Token], slots: Slots, lo: int, hi: int) -> list[Token]:
-    return [tokens[k] for k in range(lo, hi) if not slots.claimed[k]]
-
-
 _EDGE_WORDS: Final = {
     "and",
     "with",
