@@ -209,9 +209,9 @@ def test_completion_anchors(text: str) -> None:
         (Rule("DAILY"), time(9, 0), date(2026, 12, 1)),  # 09:00 today has passed
         (Rule("DAILY"), time(11, 0), date(2026, 11, 30)),
         (Rule("WEEKLY", byday=("TU",), interval=2), time(9, 0), date(2026, 12, 1)),
-        (Rule("MONTHLY", bymonthday=-1), None, date(2026, 11, 30)),
+        (Rule("MONTHLY", bymonthday=(-1,)), None, date(2026, 11, 30)),
         (Rule("MONTHLY", byday=("1TH",)), None, date(2026, 12, 3)),
-        (Rule("YEARLY", bymonth=2, bymonthday=29), None, date(2028, 2, 29)),
+        (Rule("YEARLY", bymonth=2, bymonthday=(29,)), None, date(2028, 2, 29)),
     ],
 )
 def test_first_due(rule: Rule, at: time | None, expected: date) -> None:

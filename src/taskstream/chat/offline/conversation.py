@@ -77,7 +77,19 @@ _YES: Final = {
 _YES_PHRASES: Final = (("go", "ahead"), ("do", "it"), ("of", "course"), ("sounds", "good"))
 
 
-_NO: Final = {"no", "n", "nope", "nah", "cancel", "stop", "abort", "negative", "don't", "dont"}
+_NO: Final = {
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "cancel",
+    "stop",
+    "abort",
+    "negative",
+    "don't",
+    "dont",
+    "nevermind",
+}
 
 
 _NO_PHRASES: Final = (("never", "mind"), ("not", "now"), ("keep", "it"), ("leave", "it"))

@@ -466,11 +466,30 @@ def parse_offset(tokens: Sequence[Token], i: int, clock: Clock) -> Found | None:
     return j + 1, When(add_months(clock.today, 12 * n))
 
 
+def _offset_from_now(tokens: Sequence[Token], i: int, clock: Clock) -> Found | None:
+    """ "30 minutes from now", "2 hours later": a count and a unit, then "from now"."""
+    counted = count_at(tokens, i)
+    if counted is None:
+        return None
+    j, n = counted
+    unit = UNITS.get(word(tokens, j))
+    if unit not in {"minutes", "hours"} or n == 0:
+        return None
+    if words_at(tokens, j + 1, "from", "now"):
+        end = j + 3
+    elif word(tokens, j + 1) == "later":
+        end = j + 2
+    else:
+        return None
+    moment = clock.later(timedelta(**{unit: n}))
+    return end, When(moment.date(), moment.time().replace(second=0, microsecond=0))
+
+
 def parse_when(
     tokens: Sequence[Token], i: int, clock: Clock, *, after_day: bool = False
 ) -> Found | None:
     """A day, a time of day and a clock time, in any order ("5pm tomorrow", "friday at 9")."""
-    found = parse_offset(tokens, i, clock)
+    found = parse_offset(tokens, i, clock) or _offset_from_now(tokens, i, clock)
     if found is not None:
         end, when = found
         if when.time is None:

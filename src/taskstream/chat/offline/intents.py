@@ -35,7 +35,17 @@ from taskstream.chat.offline.listing import (
 from taskstream.chat.offline.slots import LEVELS, Slots, scan
 from taskstream.chat.plan import Plan, PlanContext, ToolCall
 
-_DELETE_VERBS: Final = {"delete", "remove", "drop", "trash", "erase", "discard", "del", "cancel"}
+_DELETE_VERBS: Final = {
+    "delete",
+    "remove",
+    "drop",
+    "trash",
+    "erase",
+    "discard",
+    "del",
+    "cancel",
+    "scratch",
+}
 
 
 _REOPEN_VERBS: Final = {"reopen", "undo", "uncheck", "unmark", "uncomplete", "unfinish", "restore"}
@@ -48,6 +58,7 @@ _NOT_DONE: Final = {"undone", "incomplete", "open", "unfinished", "uncompleted",
 
 
 _MOVE_VERBS: Final = {
+    "snooze",
     "move",
     "reschedule",
     "postpone",

@@ -102,7 +102,7 @@ class Rule:
     freq: str
     interval: int = 1
     byday: tuple[str, ...] = ()
-    bymonthday: int | None = None
+    bymonthday: tuple[int, ...] = ()
     bymonth: int | None = None
     count: int | None = None
     until: date | None = None
@@ -113,8 +113,8 @@ class Rule:
             parts["BYDAY"] = ",".join(self.byday)
         if self.bymonth is not None:
             parts["BYMONTH"] = str(self.bymonth)
-        if self.bymonthday is not None:
-            parts["BYMONTHDAY"] = str(self.bymonthday)
+        if self.bymonthday:
+            parts["BYMONTHDAY"] = ",".join(str(day) for day in self.bymonthday)
         if self.count is not None:
             parts["COUNT"] = str(self.count)
         if self.interval != 1:
@@ -226,7 +226,7 @@ def _day_of_month_rule(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | No
     j = i + (word(tokens, i) == "the")
     if words_at(tokens, j, "last", "day"):
         end = _of_month(tokens, j + 2)
-        return end, Rule("MONTHLY", bymonthday=-1)
+        return end, Rule("MONTHLY", bymonthday=(-1,))
     nth = _nth(tokens, j)
     if nth is not None:
         k, n = nth
@@ -236,15 +236,32 @@ def _day_of_month_rule(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | No
             end = _of_month(tokens, k + 1)
             return end, Rule("MONTHLY", byday=(f"{n}{DAY_CODES[weekday]}",))
     if word(tokens, j) in ORDINAL_WORDS and _of_month(tokens, j + 1) > j + 1:
-        return _of_month(tokens, j + 1), Rule("MONTHLY", bymonthday=ORDINAL_WORDS[word(tokens, j)])
+        return _of_month(tokens, j + 1), Rule(
+            "MONTHLY", bymonthday=(ORDINAL_WORDS[word(tokens, j)],)
+        )
     if j < len(tokens) and tokens[j].kind is Kind.ORDINAL and 1 <= tokens[j].value[0] <= 31:
         dom = tokens[j].value[0]
         k = j + 1 + (word(tokens, j + 1) == "of")
         month = MONTHS.get(word(tokens, k))
         if month is not None and k > j + 1:
-            return k + 1, Rule("YEARLY", bymonth=month, bymonthday=dom)
-        return _of_month(tokens, j + 1), Rule("MONTHLY", bymonthday=dom)
+            return k + 1, Rule("YEARLY", bymonth=month, bymonthday=(dom,))
+        days, end = _more_days(tokens, j + 1, [dom])
+        return _of_month(tokens, end), Rule("MONTHLY", bymonthday=tuple(days))
     return None
+
+
+def _more_days(tokens: Sequence[Token], i: int, days: list[int]) -> tuple[list[int], int]:
+    """ "the 1st and 15th", "the 1st, 10th and 20th": more days of the month after the first."""
+    j = i
+    while True:
+        k = j + (j < len(tokens) and tokens[j].text == ",")
+        k += word(tokens, k) in {"and", "&"}
+        k += word(tokens, k) == "the"
+        if j < k < len(tokens) and tokens[k].kind is Kind.ORDINAL and tokens[k].value[0] <= 31:
+            days.append(tokens[k].value[0])
+            j = k + 1
+            continue
+        return sorted(set(days)), j
 
 
 def _month_and_day(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | None:
@@ -254,7 +271,7 @@ def _month_and_day(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | None:
         return None
     nxt = tokens[i + 1]
     if nxt.kind in {Kind.NUMBER, Kind.ORDINAL} and 1 <= nxt.value[0] <= 31:
-        return i + 2, Rule("YEARLY", bymonth=month, bymonthday=nxt.value[0])
+        return i + 2, Rule("YEARLY", bymonth=month, bymonthday=(nxt.value[0],))
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final
 
@@ -428,7 +428,7 @@ def scan(
         if k is not None:
             rule = slots.rule
             interval = _ADVERB_INTERVALS[word(tokens, k)]
-            slots.rule = Rule(rule.freq, interval, rule.byday, rule.bymonthday, rule.bymonth)
+            slots.rule = replace(rule, interval=interval)
             slots.claimed[k] = True
     return slots
 
