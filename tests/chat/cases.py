@@ -1801,4 +1801,144 @@ CASES: tuple[Case, ...] = (
         NY,
         add("Finish the Monday report", due_date="2026-12-02"),
     ),
+    # === a fifth round, written before running it ========================================
+    Case(
+        "hey can you add a task for me: get the car washed saturday",
+        NY,
+        add("get the car washed", due_date="2026-12-05"),
+    ),
+    Case(
+        "i need to remember to call the dentist on thursday",
+        NY,
+        add("call the dentist", due_date="2026-12-03"),
+    ),
+    Case(
+        "could you please remind me to send the invoice on friday at 10",
+        NY,
+        add("send the invoice", due_date="2026-12-04", due_time="10:00", reminders=before(0)),
+    ),
+    Case("what do i need to do today", NY, listing(status="open", **NY_TODAY)),
+    Case(
+        "can you show me what's due this week please",
+        NY,
+        listing(
+            status="open",
+            due_after="2026-11-30T00:00:00-05:00",
+            due_before="2026-12-07T00:00:00-05:00",
+        ),
+    ),
+    Case("mark task 1 as done please", NY_LISTED, complete("milk")),
+    Case("ok, delete number 3", NY_LISTED, delete("dentist")),
+    Case("actually make that tomorrow", NY_ONE, update("report", due_date="2026-12-01")),
+    Case("change it to 3pm", NY_ONE, update("report", due_time="15:00")),
+    Case("move it to next week", NY_ONE, update("report", due_date="2026-12-07")),
+    Case("what's next?", NY, listing(status="open", sort="due", order="asc", limit=1)),
+    Case("tasks for tomorrow", NY, listing(status="open", **NY_TOMORROW)),
+    Case(
+        "remind me about the passport thing tomorrow morning",
+        NY,
+        remind("passport", at="2026-12-01T09:00:00-05:00"),
+    ),
+    Case("put 'Buy stamps' on my list for tomorrow", NY, add("Buy stamps", due_date="2026-12-01")),
+    Case("set a reminder", NY, question=True),
+    Case("push the 2nd one back to thursday", NY_LISTED, update("team", due_date="2026-12-03")),
+    Case("please remove the oat milk", NY, delete("oat")),
+    Case("done", NY_LISTED, question=True),
+    Case("How many overdue tasks do I have?", NY, listing(overdue=True)),
+    Case("list tasks tagged home and garden", NY, listing(status="open", tags=["home", "garden"])),
+    Case("show tasks with priority high", NY, listing(status="open", priority=["high"])),
+    Case("show my p2 tasks", NY, listing(status="open", priority=["high"])),
+    Case("find 'dentist'", NY, search("dentist")),
+    Case("look up taxes", NY, search("taxes")),
+    Case("add buy milk and eggs", NY, add("buy milk and eggs")),
+    Case(
+        "add call plumber, tomorrow 8am, urgent",
+        NY,
+        add("call plumber", due_date="2026-12-01", due_time="08:00", priority="urgent"),
+    ),
+    Case("Email the team about Friday's offsite", NY, add("Email the team about Friday's offsite")),
+    Case(
+        "Submit the May expense report by May 5",
+        NY,
+        add("Submit the May expense report", due_date="2027-05-05"),
+    ),
+    Case(
+        "Back up photos every sunday night",
+        NY,
+        add(
+            "Back up photos",
+            due_date="2026-12-06",
+            due_time="20:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=SU"),
+        ),
+    ),
+    Case(
+        "review PRs every weekday morning",
+        NY,
+        add("review PRs", due_date="2026-12-01", due_time="09:00", recurrence=rec(WEEKDAYS)),
+    ),
+    Case(
+        "take the bins out every other monday evening",
+        NY,
+        add(
+            "take the bins out",
+            due_date="2026-11-30",
+            due_time="18:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=MO;INTERVAL=2"),
+        ),
+    ),
+    Case(
+        "reminder: dentist tomorrow at 9",
+        NY,
+        add("dentist", due_date="2026-12-01", due_time="09:00", reminders=before(0)),
+    ),
+    Case(
+        "weekly review every friday at 4pm",
+        NY,
+        add(
+            "weekly review",
+            due_date="2026-12-04",
+            due_time="16:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=FR"),
+        ),
+    ),
+    Case("every day", NY, question=True),
+    Case(
+        "what's due tonight",
+        LA,
+        listing(
+            status="open",
+            due_after="2026-07-15T17:00:00-07:00",
+            due_before="2026-07-16T00:00:00-07:00",
+        ),
+    ),
+    Case(
+        "what's due this weekend",
+        SYDNEY,
+        listing(
+            status="open",
+            due_after="2026-10-03T00:00:00+10:00",
+            due_before="2026-10-05T00:00:00+11:00",
+        ),
+    ),
+    Case(
+        "what's due next week",
+        TOKYO,
+        listing(
+            status="open",
+            due_after="2027-01-04T00:00:00+09:00",
+            due_before="2027-01-11T00:00:00+09:00",
+        ),
+    ),
+    Case(
+        "remind me about the rent in 90 minutes",
+        KOLKATA,
+        remind("rent", at="2026-06-12T09:45:00+05:30"),
+    ),
+    Case(
+        "call Oma on Sunday at 10", BERLIN, add("call Oma", due_date="2026-03-29", due_time="10:00")
+    ),
+    Case(
+        "dentist on monday at 9am", NY_FALL, add("dentist", due_date="2026-11-02", due_time="09:00")
+    ),
 )

@@ -37,6 +37,8 @@ _FILLERS: Final = {
     "well",
     "alright",
     "kindly",
+    "actually",
+    "oops",
 }
 
 

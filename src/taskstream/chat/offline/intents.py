@@ -113,6 +113,9 @@ def _skip_task_noun(m: Message, i: int) -> int:
         return i
     if j < len(m.tokens) and m.tokens[j].text == ":":
         return j + 1
+    if m.w(j) == "for" and m.w(j + 1) in {"me", "us", "myself"}:
+        j += 2  # "add a task for me: ..."
+        return j + (j < len(m.tokens) and m.tokens[j].text in {":", ","})
     if m.w(j) in {"to", "called", "named", "titled", "for", "that", "saying"}:
         return j + 1
     if m.w(j) == "with" and m.w(j + 1) in {"title", "name"}:
@@ -156,8 +159,8 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
         if j > lo + 1 or (w == "new" and j > lo):
             return _add(m, j, hi)
         return None
-    if w in {"todo", "task"} and lo + 1 < hi and m.tokens[lo + 1].text == ":":
-        return _add(m, lo + 2, hi)
+    if w in {"todo", "task", "reminder"} and lo + 1 < hi and m.tokens[lo + 1].text == ":":
+        return _add(m, lo + 2, hi, remind=w == "reminder")
     if w in {"remind", "remember"} and m.w(lo + 1) == "me" and m.w(lo + 2) == "to":
         return _add(m, lo + 3, hi, remind=True)
     if w in {"remind", "remember"} and m.w(lo + 1) == "me" and m.w(lo + 2) in {"that", "i"}:
@@ -190,6 +193,8 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
             j = lo + len(phrase)
             if j < hi and m.tokens[j].text in {":", ","}:
                 j += 1
+            if m.at(j, "remember", "to") or m.at(j, "not", "forget", "to"):
+                j += 2 + (m.w(j) == "not")  # "I need to remember to call the dentist"
             return _add(m, j, hi)
     return None
 
@@ -470,6 +475,8 @@ def _update_one(m: Message, lo: int, hi: int, change: dict[str, Any]) -> Plan:
 
 
 _REF_NOISE: Final = {
+    "back",
+    "forward",
     "due",
     "date",
     "priority",

@@ -177,7 +177,9 @@ def filters(m: Message, lo: int, hi: int) -> Listing:
             status = "done"
         elif w in {"open", "pending", "remaining", "incomplete", "unfinished", "outstanding"}:
             status = "open" if "overdue" not in args else None
-        elif w in {"today", "today's", "tonight", "tonight's"}:
+        elif w in {"tonight", "tonight's"}:
+            part = "tonight"
+        elif w in {"today", "today's"}:
             window = (today, today + timedelta(days=1))
         elif w in {"tomorrow", "tomorrow's"}:
             window = (today + timedelta(days=1), today + timedelta(days=2))
@@ -219,15 +221,22 @@ def filters(m: Message, lo: int, hi: int) -> Listing:
         elif w in LEVELS and m.w(i + 1) in {"priority", "prio"}:
             priorities.append(LEVELS[w])
             step = 2
+        elif w in {"priority", "prio"} and m.w(i + 1) in LEVELS:
+            priorities.append(LEVELS[m.w(i + 1)])
+            step = 2
         elif w == "urgent":
             priorities.append("urgent")
         elif w == "important":
             priorities.extend(["urgent", "high"])
         elif w in {"tagged", "tag", "label", "labeled"} and m.w(i + 1):
             j = i + 1 + (m.w(i + 1) in {"with", "as"})
-            if m.w(j):
-                tags.append(m.w(j))
-                step = j + 1 - i
+            while m.w(j):
+                tags.append(m.w(j))  # "tagged home and garden"
+                j += 1
+                if m.w(j) not in {"and", "or"} or m.w(j + 1) in {"", *CONTENT_STOP}:
+                    break
+                j += 1
+            step = max(j - i, 1)
         elif w in {"by", "sorted", "sort", "order", "ordered"} or m.at(i, "in", "order"):
             sort = _sort_at(m, i)
             if sort is not None:
@@ -355,6 +364,9 @@ _QUESTION_OPENERS: Final = (
 )
 
 
+_NEXT: Final = {"status": "open", "sort": "due", "order": "asc", "limit": 1}
+
+
 def detect_list(m: Message, lo: int, hi: int) -> Plan | None:
     w = m.w(lo)
     if w in _LIST_VERBS:
@@ -370,6 +382,10 @@ def detect_list(m: Message, lo: int, hi: int) -> Plan | None:
         or (m.at(lo, "my", "todos") or m.at(lo, "my", "agenda") or m.at(lo, "my", "list"))
     ):
         return _list_plan(m, lo, hi)
+    if (m.at(lo, "what's", "next") and lo + 2 == hi) or (
+        m.at(lo, "what", "is", "next") and lo + 3 == hi
+    ):
+        return Plan(calls=(ToolCall("list_tasks", _NEXT),))
     for phrase in _QUESTION_OPENERS:
         if m.at(lo, *phrase):
             if phrase == ("any",) and m.w(lo + 1) not in {"tasks", "overdue", "todos"}:
