@@ -17,6 +17,7 @@ from taskstream.adapters.dapr import (
     Sidecar,
 )
 from taskstream.adapters.db.activity import SqlActivityLog
+from taskstream.adapters.db.conversations import SqlConversationStore
 from taskstream.adapters.db.database import Database
 from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
 from taskstream.adapters.db.outbox import OutboxRelay
@@ -41,6 +42,10 @@ from taskstream.app.services.recurring import InProcessTaskCommands, RecurringSe
 from taskstream.app.services.reminders import ReminderService
 from taskstream.app.services.sync import SyncService
 from taskstream.app.tasks import TaskService
+from taskstream.chat.offline import OfflinePlanner
+from taskstream.chat.plan import Planner
+from taskstream.chat.service import ChatService
+from taskstream.chat.tools import Tools
 from taskstream.settings import Settings
 
 _T = TypeVar("_T")
@@ -80,6 +85,8 @@ class Parts:
     reminders: ReminderService | None = None
     notifier: NotifierService | None = None
     sync: SyncService | None = None
+    chat: ChatService | None = None
+    tools: Tools | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -120,6 +127,14 @@ class Container:
     @property
     def auth(self) -> AuthService:
         return _present(self.parts.auth, "the api service")
+
+    @property
+    def chat(self) -> ChatService:
+        return _present(self.parts.chat, "the api service")
+
+    @property
+    def tools(self) -> Tools:
+        return _present(self.parts.tools, "the api service")
 
     @property
     def dead_letters(self) -> DeadLetterStore:
@@ -264,7 +279,30 @@ def _notifier(
     )
 
 
-def build(settings: Settings, clock: Clock | None = None) -> EmbeddedContainer:
+def default_planner(settings: Settings) -> Planner:
+    """The offline planner; with an LLM endpoint configured, the LLM planner before it."""
+    return OfflinePlanner()
+
+
+def _chat(
+    database: Database, tasks: TaskService, clock: Clock, settings: Settings, planner: Planner
+) -> tuple[ChatService, Tools]:
+    tools = Tools(tasks, clock)
+    chat = ChatService(
+        store=SqlConversationStore(database),
+        tools=tools,
+        tasks=tasks,
+        planner=planner,
+        clock=clock,
+        new_id=new_id,
+        max_message_chars=settings.chat_max_message_chars,
+    )
+    return chat, tools
+
+
+def build(
+    settings: Settings, clock: Clock | None = None, planner: Planner | None = None
+) -> EmbeddedContainer:
     """Wire the embedded shape: every service in this process, over one database."""
     clock = clock or SystemClock()
     database = Database(settings.sqlalchemy_url())
@@ -275,9 +313,12 @@ def build(settings: Settings, clock: Clock | None = None) -> EmbeddedContainer:
     state = SqlStateStore(database, clock)
     scheduler = InProcessScheduler(database, clock)
     relay = OutboxRelay(database, bus, clock)
+    chat, tools = _chat(database, tasks, clock, settings, planner or default_planner(settings))
     parts = Parts(
         database=database,
         tasks=tasks,
+        chat=chat,
+        tools=tools,
         auth=_auth_service(database, clock, settings, tokens),
         dead_letters=dead_letters,
         audit=AuditService(SqlActivityLog(database)),
@@ -302,7 +343,9 @@ def build(settings: Settings, clock: Clock | None = None) -> EmbeddedContainer:
     )
 
 
-def build_service(settings: Settings, name: str, clock: Clock | None = None) -> Container:
+def build_service(
+    settings: Settings, name: str, clock: Clock | None = None, planner: Planner | None = None
+) -> Container:
     """Wire one service of the distributed shape, over its Dapr sidecar.
 
     `settings` must hold the secrets (JWT secret, database URL) read from the secret store:
@@ -327,9 +370,13 @@ def build_service(settings: Settings, name: str, clock: Clock | None = None) -> 
     loops: list[Loop] = []
     if database is not None and name == "api":
         dead_letters = SqlDeadLetterStore(database, clock, new_id)
+        tasks = _task_service(database, clock, settings)
+        chat, tools = _chat(database, tasks, clock, settings, planner or default_planner(settings))
         parts = replace(
             parts,
-            tasks=_task_service(database, clock, settings),
+            tasks=tasks,
+            chat=chat,
+            tools=tools,
             auth=_auth_service(database, clock, settings, tokens),
             dead_letters=dead_letters,
         )

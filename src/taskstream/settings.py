@@ -95,6 +95,32 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Where the CLI finds the API."
     )
 
+    chat_max_message_chars: int = Field(
+        default=2000, ge=1, le=100_000, description="The longest chat message accepted."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible API (https://api.openai.com/v1, Ollama's "
+        "http://127.0.0.1:11434/v1, vLLM...); empty: the offline planner alone.",
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    public_url: str | None = Field(
+        default=None,
+        description="The API's address as clients see it (the MCP resource's base); "
+        "empty: http://HOST:PORT.",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Extra Host headers the MCP endpoint accepts, comma separated "
+        "(host or host:port; host:* for any port).",
+    )
+
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url

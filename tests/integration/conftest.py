@@ -26,7 +26,8 @@ from tests.conftest import AdjustableClock, eventually
 POSTGRES_URL = os.environ.get("TASKSTREAM_TEST_POSTGRES_URL")
 TEST_SECRET = "test-signing-secret-" + "x" * 64
 _TABLES = (
-    "task_tags, tasks, refresh_tokens, users, outbox, dead_letters, jobs, state, activity, webhooks"
+    "task_tags, tasks, refresh_tokens, users, outbox, dead_letters, jobs, state, activity, "
+    "webhooks, messages, conversations, access_tokens"
 )
 
 

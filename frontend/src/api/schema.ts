@@ -90,6 +90,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send
+         * @description Say something to the assistant; it acts on your tasks and says what it did.
+         */
+        post: operations["chat-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description Your conversations with the assistant.
+         */
+        get: operations["chat-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Messages
+         * @description The last messages of one of your conversations, oldest first.
+         */
+        get: operations["chat-messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tags": {
         parameters: {
             query?: never;
@@ -376,6 +436,62 @@ export interface components {
              */
             outcome: string;
         };
+        /** ChatIn */
+        ChatIn: {
+            /**
+             * Conversation Id
+             * @description Continue this conversation; empty: a new one.
+             */
+            conversation_id?: string | null;
+            /**
+             * Message
+             * @description What the user says (at most TASKSTREAM_CHAT_MAX_MESSAGE_CHARS).
+             * @example remind me to call mom tomorrow at 6pm
+             */
+            message: string;
+        };
+        /** ChatOut */
+        ChatOut: {
+            /**
+             * Awaiting Confirmation
+             * @description True when the answer asks the user to confirm an action (yes / no).
+             */
+            awaiting_confirmation: boolean;
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Response
+             * @description The answer, saying what was done.
+             */
+            response: string;
+            /** Tool Calls */
+            tool_calls: components["schemas"]["ToolCallPublic"][];
+        };
+        /** ConversationPublic */
+        ConversationPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ConversationsPublic */
+        ConversationsPublic: {
+            /**
+             * Data
+             * @description The most recently active first.
+             */
+            data: components["schemas"]["ConversationPublic"][];
+        };
         /** DeliveriesPublic */
         DeliveriesPublic: {
             /**
@@ -439,6 +555,29 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** MessagePublic */
+        MessagePublic: {
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            role: components["schemas"]["Role"];
+            /** Tool Calls */
+            tool_calls: components["schemas"]["ToolCallPublic"][];
+        };
+        /** MessagesPublic */
+        MessagesPublic: {
+            /**
+             * Data
+             * @description Oldest first.
+             */
+            data: components["schemas"]["MessagePublic"][];
         };
         /**
          * Order
@@ -522,6 +661,11 @@ export interface components {
              */
             remind_at: string | null;
         };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "user" | "assistant";
         /** SignUp */
         SignUp: {
             /**
@@ -705,6 +849,29 @@ export interface components {
              * @default bearer
              */
             token_type: string;
+        };
+        /** ToolCallPublic */
+        ToolCallPublic: {
+            /** Arguments */
+            arguments: {
+                [key: string]: unknown;
+            };
+            /**
+             * Error
+             * @description `code` and `message` when the call was refused.
+             */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name: string;
+            /**
+             * Result
+             * @description The tool's typed result; null on error.
+             */
+            result: {
+                [key: string]: unknown;
+            } | null;
         };
         /** UserPublic */
         UserPublic: {
@@ -995,6 +1162,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "chat-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "chat-list": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationsPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "chat-messages": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagesPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -13,14 +13,14 @@ from pydantic import SecretStr
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api import activity, auth, dapr, tasks, webhooks, ws
+from taskstream.entrypoints.api import activity, auth, chat, dapr, tasks, webhooks, ws
 from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
 from taskstream.settings import Settings
 
 API_PREFIX = "/api/v1"
 
 ROUTERS: dict[str, list[APIRouter]] = {
-    "api": [auth.router, auth.users, tasks.router, tasks.tags],
+    "api": [auth.router, auth.users, tasks.router, tasks.tags, chat.router],
     "audit": [activity.router],
     "notifier": [webhooks.router],
     "sync": [ws.router],
