@@ -1941,4 +1941,31 @@ CASES: tuple[Case, ...] = (
     Case(
         "dentist on monday at 9am", NY_FALL, add("dentist", due_date="2026-11-02", due_time="09:00")
     ),
+    # === several tasks at once, days without "every", and known misses ===================
+    Case(
+        "move the team meeting and the dentist appointment to friday",
+        NY,
+        update("team", due_date="2026-12-04") + update("dentist", due_date="2026-12-04"),
+    ),
+    Case(
+        "gym mon wed fri at 7am",
+        NY,
+        add(
+            "gym",
+            due_date="2026-12-02",
+            due_time="07:00",
+            recurrence=rec("FREQ=WEEKLY;BYDAY=MO,WE,FR"),
+        ),
+    ),
+    Case(
+        "call mom tuesday and thursday",
+        NY,
+        add("call mom", due_date="2026-12-01", recurrence=rec("FREQ=WEEKLY;BYDAY=TU,TH")),
+    ),
+    Case(
+        "Buy tickets for Friday Night Lights",
+        NY,
+        add("Buy tickets for Friday Night Lights"),
+        xfail="a capitalised name made of date words reads as Friday at 20:00",
+    ),
 )

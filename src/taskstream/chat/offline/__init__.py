@@ -33,6 +33,7 @@ Conventions (what an ambiguous phrase is taken to mean):
   morning" is daily at 09:00. "after I finish it" anchors the series on completion.
   A bare "daily", "weekly", "monthly" before a title word is part of the title
   ("Create monthly report"); a change to a task's rule alone leaves its due as it is.
+  Several day names without "every" repeat weekly ("gym mon wed fri at 7am").
 - Words that read as part of a title stay in it: a date word after "the"/"a" ("the
   Monday meeting", "the 8pm show"), or a bare day name followed by a title word
   ("Sunday school"). Quoted text is the title, verbatim.
@@ -45,10 +46,12 @@ Conventions (what an ambiguous phrase is taken to mean):
 - Listings show open tasks unless done ones are asked for; "overdue" needs no status.
   Day windows run from midnight to midnight in the user's zone (due_after inclusive,
   due_before exclusive); "this week" is Monday to Monday; "morning" ends at 12:00,
-  "afternoon" at 17:00; "important" means urgent or high. A set of tasks ("all overdue
+  "afternoon" at 17:00, "tonight" runs from 17:00; "important" means urgent or high;
+  "what's next?" is the one open task due soonest. A set of tasks ("all overdue
   tasks", "my morning meetings") becomes a `list_tasks` call and a `for_each` call;
   plural words become a singular `text` filter ("meetings" → "meeting").
-- Numbers and ordinals refer to the last listing ("1 and 3" to both); words to titles,
+- Numbers and ordinals refer to the last listing ("1 and 3" to both); words to titles
+  ("the team meeting and the dentist appointment" to both, when each part is a title),
   the last listing first; with one task listed, "it" or nothing ("Done!") is that
   task. A reference that fits several tasks gets a question, one that fits none a
   reply; but a command word before something that is no task and is not introduced

@@ -200,7 +200,7 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
 
 
 def _act(m: Message, lo: int, hi: int, tool: str, action: str, prefer_done: bool | None) -> Plan:
-    several = refs.resolve_positions(m.tokens[lo:hi], m.context)
+    several = refs.resolve_several(m.tokens[lo:hi], m.context, prefer_done=prefer_done)
     if several is not None:
         return Plan(calls=tuple(ToolCall(tool, {"task_id": t.id}) for t in several))
     if is_set(m, lo, hi):
@@ -545,6 +545,11 @@ def _update_changes(m: Message, lo: int, hi: int, *, tag_verb: bool) -> Plan | N
     if for_a_set and not _single_named(m, ref_tokens):
         listing_hi = split if split is not None else _first_claimed_after(slots, start, hi)
         return bulk(m, start, listing_hi, ToolCall("update_task", change))
+    several = refs.resolve_several(ref_tokens, m.context, prefer_done=False)
+    if several is not None and slots.quoted is None:
+        return Plan(
+            calls=tuple(ToolCall("update_task", {"task_id": t.id, **change}) for t in several)
+        )
     found = refs.resolve(ref_tokens, m.context, quoted=slots.quoted, prefer_done=False)
     if isinstance(found, refs.Resolved) and not found.full and w in {"change", "make", "set"}:
         return None  # "change the water filter monthly": a new task, not "Water the plants"

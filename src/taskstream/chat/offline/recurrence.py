@@ -177,7 +177,7 @@ def _weekday_list(tokens: Sequence[Token], i: int) -> tuple[int, tuple[str, ...]
         j += 1
         k = j + (j < len(tokens) and tokens[j].text == ",")
         k += word(tokens, k) in {"and", "&"} or (k < len(tokens) and tokens[k].text == "&")
-        if k > j and _weekday_list_start(tokens, k):
+        if _weekday_list_start(tokens, k):  # "mon and thu", "mon, thu", "mon wed fri"
             j = k
             continue
         break
@@ -360,6 +360,10 @@ def _parse_rule(tokens: Sequence[Token], i: int) -> tuple[int, Rule] | None:
     if word(tokens, j) in _PLURAL_WEEKDAYS:
         days = _weekday_list(tokens, j)
         if days is not None and not _title_follows(tokens, days[0]):
+            return days[0], Rule("WEEKLY", byday=days[1])
+    if word(tokens, i - 1) not in {"this", "next", "on", "by", "until", "before", "coming"}:
+        days = _weekday_list(tokens, i)  # "gym mon wed fri at 7am": several days, each week
+        if days is not None and len(days[1]) >= 2 and not _title_follows(tokens, days[0]):
             return days[0], Rule("WEEKLY", byday=days[1])
     # "on the last day of every month", "the 1st of every month"
     k = i + (w == "on")

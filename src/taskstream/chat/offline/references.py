@@ -182,30 +182,28 @@ def resolve(
     return _by_words(words, context, prefer_done, shown)
 
 
-def resolve_positions(
-    tokens: Sequence[Token], context: PlanContext
+def resolve_several(
+    tokens: Sequence[Token], context: PlanContext, *, prefer_done: bool | None = None
 ) -> tuple[KnownTask, ...] | None:
-    """Several tasks by position: "1 and 3", "the first, second and fourth"; else None."""
+    """Several tasks: "1 and 3", "the first, second and fourth", "the team meeting and the
+    dentist appointment" (each part naming one task by all its words); else None."""
     parts: list[list[Token]] = [[]]
     for token in tokens:
         if token.text == "," or (token.kind is Kind.WORD and token.norm in {"and", "&"}):
             parts.append([])
         else:
             parts[-1].append(token)
-    if len(parts) < 2:
+    if len(parts) < 2 or not all(parts):
         return None
-    positions = [_position(part) for part in parts]
-    if any(p is None for p in positions):
-        return None
+    whole = resolve(tokens, context, prefer_done=prefer_done)
+    if isinstance(whole, Resolved) and whole.full:
+        return None  # "salt and pepper" is one task's title
     found: list[KnownTask] = []
-    for position in positions:
-        assert position is not None
-        if position == -1 and context.listed:
-            found.append(context.listed[-1])
-        elif 1 <= position <= len(context.listed):
-            found.append(context.listed[position - 1])
-        else:
+    for part in parts:
+        one = resolve(part, context, prefer_done=prefer_done)
+        if not isinstance(one, Resolved) or not one.full:
             return None
+        found.append(one.task)
     return tuple(found)
 
 
