@@ -42,6 +42,7 @@ from taskstream.app.services.recurring import InProcessTaskCommands, RecurringSe
 from taskstream.app.services.reminders import ReminderService
 from taskstream.app.services.sync import SyncService
 from taskstream.app.tasks import TaskService
+from taskstream.chat.llm import LlmPlanner
 from taskstream.chat.offline import OfflinePlanner
 from taskstream.chat.plan import Planner
 from taskstream.chat.service import ChatService
@@ -281,7 +282,17 @@ def _notifier(
 
 def default_planner(settings: Settings) -> Planner:
     """The offline planner; with an LLM endpoint configured, the LLM planner before it."""
-    return OfflinePlanner()
+    offline = OfflinePlanner()
+    if not settings.llm_base_url:
+        return offline
+    key = settings.llm_api_key
+    return LlmPlanner(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=key.get_secret_value() if key else None,
+        timeout=settings.llm_timeout_seconds,
+        fallback=offline,
+    )
 
 
 def _chat(
