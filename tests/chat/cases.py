@@ -1968,4 +1968,95 @@ CASES: tuple[Case, ...] = (
         add("Buy tickets for Friday Night Lights"),
         xfail="a capitalised name made of date words reads as Friday at 20:00",
     ),
+    # === a sixth round, written before running it ========================================
+    Case(
+        "Hey! Remind me to pick up Leo from school at 3:15",
+        NY,
+        add(
+            "pick up Leo from school", due_date="2026-11-30", due_time="15:15", reminders=before(0)
+        ),
+    ),
+    Case(
+        "I gotta call the bank before noon",
+        NY,
+        add("call the bank", due_date="2026-11-30", due_time="12:00"),
+    ),
+    Case(
+        "Can u add dentist appt for next wed at 4",
+        NY,
+        add("dentist appt", due_date="2026-12-09", due_time="16:00"),
+    ),
+    Case(
+        "Put laundry on my todo list for tonight",
+        NY,
+        add("laundry", due_date="2026-11-30", due_time="20:00"),
+    ),
+    Case("What have I got on tomorrow?", NY, listing(status="open", **NY_TOMORROW)),
+    Case("Is there anything overdue?", NY, listing(overdue=True)),
+    Case("show me the urgent stuff", NY, listing(status="open", priority=["urgent"])),
+    Case(
+        "list what's due by the end of the week",
+        NY,
+        listing(status="open", due_before="2026-12-05T00:00:00-05:00"),
+    ),
+    Case("The report is finished", NY, complete("report")),
+    Case("Tick the milk one off", NY_LISTED, complete("milk")),
+    Case("I've done 2", NY_LISTED, complete("team")),
+    Case("finish off the oat milk one", NY, complete("oat")),
+    Case("delete that", NY_ONE, delete("report")),
+    Case(
+        "move 2 and 3 to next monday",
+        NY_LISTED,
+        update("team", due_date="2026-12-07") + update("dentist", due_date="2026-12-07"),
+    ),
+    Case(
+        "change the dentist to 11am on wednesday",
+        NY,
+        update("dentist", due_date="2026-12-02", due_time="11:00"),
+    ),
+    Case(
+        "can you push my dentist appointment to next week?",
+        NY,
+        update("dentist", due_date="2026-12-07"),
+    ),
+    Case("the milk one should be urgent", NY_LISTED, update("milk", priority="urgent")),
+    Case("make the team meeting weekly", NY, update("team", recurrence=rec("FREQ=WEEKLY"))),
+    Case("stop the plants task from repeating", NY, update("plants", recurrence=None)),
+    Case("set a reminder 10 minutes before the dentist", NY, remind("dentist", minutes_before=10)),
+    Case("remind me at 5pm about the rent", NY, remind("rent", at="2026-11-30T17:00:00-05:00")),
+    Case("yes please do", NY_CONFIRM, confirmed=True),
+    Case("no, cancel that", NY_CONFIRM, confirmed=False),
+    Case("sure thing", NY_CONFIRM, confirmed=True),
+    Case("absolutely not", NY_CONFIRM, confirmed=False),
+    Case("please do", NY_CONFIRM, confirmed=True),
+    Case(
+        "remind me to water the lawn every evening at 7",
+        LA,
+        add(
+            "water the lawn",
+            due_date="2026-07-15",
+            due_time="19:00",
+            recurrence=rec("FREQ=DAILY"),
+            reminders=before(0),
+        ),
+    ),
+    Case("pay rent on the 1st", BERLIN, add("pay rent", due_date="2026-04-01")),
+    Case(
+        "dentist on the 4th at 10", TOKYO, add("dentist", due_date="2027-01-04", due_time="10:00")
+    ),
+    Case(
+        "call grandma tomorrow afternoon",
+        NY_FALL,
+        add("call grandma", due_date="2026-11-01", due_time="15:00"),
+    ),
+    Case("book train tickets in 2 days", KOLKATA, add("book train tickets", due_date="2026-06-14")),
+    Case(
+        "what's due today",
+        SYDNEY,
+        listing(
+            status="open",
+            due_after="2026-10-03T00:00:00+10:00",
+            due_before="2026-10-04T00:00:00+10:00",
+        ),
+    ),
 )

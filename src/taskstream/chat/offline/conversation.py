@@ -124,6 +124,8 @@ def confirmation(m: Message) -> bool | None:
     pairs = tuple(itertools.pairwise(words))
     if words[0] in _NO or any(p in pairs for p in _NO_PHRASES):
         return False
+    if words[0] in _YES and words[1:2] == ["not"]:
+        return False  # "absolutely not"
     if words[0] in _YES or any(p in pairs for p in _YES_PHRASES):
         return True
     if words[0] == "please" and len(words) <= 2:

@@ -123,8 +123,23 @@ def _skip_task_noun(m: Message, i: int) -> int:
     return j
 
 
+def _list_phrase(m: Message, lo: int, hi: int) -> tuple[int, int] | None:
+    """ "on my todo list", "to the list", "to my tasks": where the task goes, not its title."""
+    for k in range(lo + 1, hi):
+        if m.w(k) in {"on", "to", "onto"} and m.w(k + 1) in {"my", "the"}:
+            if m.w(k + 2) in {"todo", "to-do", "task"} and m.w(k + 3) == "list":
+                return k, k + 4
+            if m.w(k + 2) in {"list", "tasks", "todos", "todo"}:
+                return k, k + 3
+    return None
+
+
 def _add(m: Message, lo: int, hi: int, *, remind: bool = False) -> Plan:
     slots = scan(m.tokens, m.clock, lo, hi)
+    where = _list_phrase(m, lo, hi)
+    if where is not None:
+        for k in range(*where):
+            slots.claimed[k] = True
     title = title_of(m, slots, lo, hi)
     if not title:
         return Plan(question="What should the task be called?")
@@ -152,6 +167,8 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
         ):
             return None  # a change to a task
         return _add(m, _skip_task_noun(m, lo + 1), hi)
+    if w == "put" and _list_phrase(m, lo + 1, hi) is not None:
+        return _add(m, lo + 1, hi)
     if w in {"create", "new", "make", "schedule", "put"}:
         j = _skip_task_noun(m, lo + (w != "new")) if w != "new" else _skip_task_noun(m, lo)
         if w == "new" and m.w(lo + 1) in _TASK_NOUNS:
@@ -338,6 +355,10 @@ def _detect_reminder(m: Message, lo: int, hi: int) -> Plan | None:
     if m.w(lo) == "reminder" and m.w(lo + 1) in {"for", "on", "about"}:
         j = lo + 2
     if m.w(lo) in {"remind", "ping", "alert", "notify"} and m.w(lo + 1) == "me" and j is None:
+        about = next((k for k in range(lo + 2, hi) if m.w(k) in {"about", "regarding"}), None)
+        if about is not None and definite(m.tokens[about + 1 : hi]):
+            j = lo + 2  # "remind me at 5pm about the rent"
+    if m.w(lo) in {"remind", "ping", "alert", "notify"} and m.w(lo + 1) == "me" and j is None:
         # "ping me 15 minutes before the team meeting"
         before = next((k for k in range(lo + 2, hi) if m.w(k) in {"before", "ahead"}), None)
         if before is not None and definite(m.tokens[before + 1 : hi]):
@@ -437,6 +458,8 @@ def _detect_update(m: Message, lo: int, hi: int) -> Plan | None:
     stop_repeat = (w in {"stop", "don't", "dont"} and m.w(lo + 1) in {"repeating", "repeat"}) or (
         m.at(lo, "no", "longer", "repeat")
     )
+    if w == "stop" and m.w(hi - 1) == "repeating" and m.w(hi - 2) == "from":
+        return _update_one(m, lo + 1, hi - 2, {"recurrence": None})  # "stop X from repeating"
     if w in {"untag"}:
         return _update_one(m, lo + 1, hi, {"tags": []})
     if stop_repeat:
@@ -614,16 +637,26 @@ def _names_task(m: Message, rest: Sequence[Token]) -> bool:
     return isinstance(found, refs.Resolved)
 
 
-def _detect_due_statement(m: Message, lo: int, hi: int) -> Plan | None:
-    """ "the rent is due on the 3rd": a task that exists, and its new due."""
-    k = next(
-        (k for k in range(lo + 1, hi - 1) if m.at(k, "is", "due") or m.at(k, "are", "due")), None
+_STATEMENT_VERBS: Final = (("is", "due"), ("are", "due"), ("should", "be"), ("is", "now"), ("is",))
+
+
+def _detect_statement(m: Message, lo: int, hi: int) -> Plan | None:
+    """ "the rent is due on the 3rd", "the milk one should be urgent": a task that exists,
+    and what it is now (every word after the verb must be a due, a priority or a rule)."""
+    k, verb = next(
+        ((k, verb) for k in range(lo + 1, hi - 1) for verb in _STATEMENT_VERBS if m.at(k, *verb)),
+        (None, ()),
     )
     if k is None:
         return None
-    slots = scan(m.tokens, m.clock, k + 2, hi)
+    start = k + len(verb)
+    slots = scan(m.tokens, m.clock, start, hi)
+    if start == hi - 1 and m.w(start) in LEVELS:
+        slots.priority, slots.claimed[start] = LEVELS[m.w(start)], True
     change = due_arguments(slots, m.clock, update=True)
-    if not change or any(not slots.claimed[j] for j in range(k + 2, hi)):
+    if slots.priority is not None:
+        change["priority"] = slots.priority
+    if not change or any(not slots.claimed[j] for j in range(start, hi)):
         return None
     found = refs.resolve(list(m.tokens[lo:k]), m.context, prefer_done=False)
     if not isinstance(found, refs.Resolved) or not definite(m.tokens[lo:k]):
@@ -640,7 +673,7 @@ _DETECTORS: Final[tuple[Callable[[Message, int, int], Plan | None], ...]] = (
     _detect_complete,
     _detect_delete,
     _detect_update,
-    _detect_due_statement,
+    _detect_statement,
     detect_search,
     detect_list,
 )

@@ -34,6 +34,8 @@ _SEARCH_VERBS: Final = {"search", "find", "lookup", "locate"}
 
 
 CONTENT_STOP: Final = refs.STOPWORDS | {
+    "stuff",
+    "things",
     "due",
     "date",
     "time",
