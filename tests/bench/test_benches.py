@@ -71,3 +71,19 @@ def test_distributed_bench_runs() -> None:
 def test_chat_bench_runs() -> None:
     out = run_bench("chat.py", "--rounds", "1")
     assert "exact plans" in out
+
+
+@pytest.mark.postgres
+def test_scale_bench_runs() -> None:
+    out = run_bench(
+        "scale.py",
+        *("--tasks", "300", "--small-tasks", "200", "--requests", "5", "--concurrency", "2"),
+    )
+    # Both databases print their plans (on so few rows PostgreSQL may rightly scan).
+    assert out.count("Query plans on 300 tasks") == 2
+    assert "SEARCH tasks USING INDEX ix_tasks_owner" in out
+
+
+def test_cpu_per_request_stays_within_budget() -> None:
+    """The regression guard: bench/budget.py fails above twice its committed budget."""
+    run_bench("budget.py", "--requests", "100")
