@@ -1,10 +1,10 @@
 """The expected plans of the evaluation set are ones the task API accepts.
 
-Every expected `add_task` is validated by the REST body model and created by the domain
-(so its recurrence has a due, its reminders are ahead of the case's clock, its rule is a
-valid RRULE); every `update_task` and `set_reminder` by the REST models; every listing
-filter is a known argument with well-formed values. A case that expects something the
-API would refuse is a wrong case.
+Every expected call is validated by the chat tool's own argument model; every expected
+`add_task` is also created by the domain (so its recurrence has a due, its reminders are
+ahead of the case's clock, its rule is a valid RRULE), and every `update_task` and
+`set_reminder` turned into the domain's change. A case that expects something the API
+would refuse is a wrong case.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from taskstream.chat.plan import TOOL_NAMES, ToolCall
+from taskstream.chat.tools import parse_arguments
 from taskstream.domain.tasks import create_task
 from taskstream.entrypoints.api.schemas import ReminderIn, TaskCreate, TaskUpdate
 from tests.chat.cases import CASES, Case
@@ -36,6 +37,7 @@ LIST_ARGUMENTS = {
 def _check_call(call: ToolCall, case: Case) -> None:
     args: dict[str, Any] = dict(call.arguments)
     assert call.name in TOOL_NAMES
+    parse_arguments(call.name, args)
     if call.name == "add_task":
         draft = TaskCreate.model_validate(args).to_domain()
         create_task(
@@ -72,6 +74,7 @@ def test_expected_calls_are_valid_for_the_api(case: Case) -> None:
     for call in case.calls:
         _check_call(call, case)
     if case.for_each is not None:
+        parse_arguments(case.for_each.name, {**case.for_each.arguments, "task_id": "t"})
         assert case.calls
         assert case.calls[-1].name in {"list_tasks", "search_tasks"}
         assert "task_id" not in case.for_each.arguments

@@ -131,6 +131,9 @@ def test_clock_times(text: str, expected: time) -> None:
         ("in 2 hours", When(date(2026, 11, 30), time(12, 0))),
         ("in 3 days at 5pm", When(date(2026, 12, 3), time(17, 0))),
         ("in a week", When(date(2026, 12, 7))),
+        ("in a fortnight", When(date(2026, 12, 14))),
+        ("30 minutes from now", When(date(2026, 11, 30), time(10, 30))),
+        ("this evening", When(date(2026, 11, 30), time(18, 0), "evening")),
     ],
 )
 def test_when(text: str, expected: When) -> None:
@@ -177,6 +180,10 @@ def test_a_moment_in_the_spring_forward_gap_moves_on() -> None:
         ("every year on july 4", "FREQ=YEARLY;BYMONTH=7;BYMONTHDAY=4"),
         ("fortnightly", "FREQ=WEEKLY;INTERVAL=2"),
         ("every 2 hours", "FREQ=HOURLY;INTERVAL=2"),
+        ("every 3 months on the 15th", "FREQ=MONTHLY;BYMONTHDAY=15;INTERVAL=3"),
+        ("on the 1st and 15th of every month", "FREQ=MONTHLY;BYMONTHDAY=1,15"),
+        ("every 2nd monday of the month", "FREQ=MONTHLY;BYDAY=2MO"),
+        ("mon wed fri", "FREQ=WEEKLY;BYDAY=MO,WE,FR"),
     ],
 )
 def test_rules(text: str, rule: str) -> None:
@@ -185,6 +192,13 @@ def test_rules(text: str, rule: str) -> None:
     assert found is not None
     assert found[0] == len(tokens)
     assert found[1].text() == rule
+
+
+def test_every_morning_is_daily_and_leaves_the_time_of_day_to_the_due() -> None:
+    found = parse_rule(tokenize("every morning"), 0)
+    assert found is not None
+    assert found[0] == 1
+    assert found[1].text() == "FREQ=DAILY"
 
 
 @pytest.mark.parametrize(
@@ -211,6 +225,8 @@ def test_completion_anchors(text: str) -> None:
         (Rule("WEEKLY", byday=("TU",), interval=2), time(9, 0), date(2026, 12, 1)),
         (Rule("MONTHLY", bymonthday=(-1,)), None, date(2026, 11, 30)),
         (Rule("MONTHLY", byday=("1TH",)), None, date(2026, 12, 3)),
+        (Rule("DAILY", interval=2), time(7, 0), date(2026, 12, 1)),  # starts when next ahead
+        (Rule("MONTHLY", interval=3, bymonthday=(15,)), None, date(2026, 12, 15)),
         (Rule("YEARLY", bymonth=2, bymonthday=(29,)), None, date(2028, 2, 29)),
     ],
 )
