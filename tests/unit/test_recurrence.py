@@ -251,10 +251,58 @@ def test_a_first_due_off_the_rule_counts_as_the_first_occurrence() -> None:
     assert following(rule, start, current_due=second.due, number=2, completed_at=done) is None
 
 
-def test_a_rule_that_never_occurs_again_ends_the_series_quickly() -> None:
-    start = local(2026, 1, 1, 9, 0)
-    never = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"
-    assert following(never, start, completed_at=datetime(2026, 1, 1, 10, 0, tzinfo=UTC)) is None
+def test_a_rule_whose_next_occurrence_is_past_the_last_due_ends_the_series() -> None:
+    start = local(2200, 1, 1, 9, 0)
+    done = datetime(2200, 1, 2, 10, 0, tzinfo=UTC)
+    assert following("FREQ=YEARLY", start, completed_at=done) is None
+    assert following("FREQ=MONTHLY", start, completed_at=done) == Occurrence(
+        local(2200, 2, 1, 9, 0), 2
+    )
+
+
+def test_a_rule_with_nothing_in_ten_years_ends_the_series() -> None:
+    start = local(2026, 2, 28, 9, 0)  # 29 February of a year after 2025 + 4k: never
+    rule = "FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29"
+    assert following(rule, start, completed_at=datetime(2026, 3, 1, tzinfo=UTC)) is None
+    leap = local(2028, 2, 29, 9, 0)
+    assert following(rule, leap, completed_at=datetime(2028, 3, 1, tzinfo=UTC)) == Occurrence(
+        local(2032, 2, 29, 9, 0), 2
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=-30",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",
+        "FREQ=MONTHLY;BYDAY=5MO;BYMONTH=2;BYMONTHDAY=1,2,3",
+        "FREQ=DAILY;BYSETPOS=2",
+        "FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=3",
+        "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=-3",
+    ],
+)
+def test_a_rule_that_never_occurs_is_refused(rule: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_rule(rule)
+    assert caught.value.problems[0].code == "rule_never_occurs"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=YEARLY;BYDAY=TH;BYWEEKNO=53",
+        "FREQ=MONTHLY;BYDAY=5MO",
+        "FREQ=DAILY;BYDAY=FR;BYMONTHDAY=13",
+        "FREQ=DAILY;BYHOUR=9,17;BYSETPOS=2",
+        "FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=-2",
+        "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=-2",
+    ],
+)
+def test_a_rare_rule_is_accepted(rule: str) -> None:
+    assert parse_rule(rule) == rule
 
 
 def test_count_ends_the_series_when_the_remaining_occurrences_were_missed() -> None:

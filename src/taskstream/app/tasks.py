@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -140,7 +141,11 @@ class TaskService:
             successor = await uow.tasks.successor(owner_id, task.series_id, task.occurrence)
             if successor is not None:
                 return successor
-            following = task.next_occurrence(self.new_id(), self.clock.now())
+            # Bounded, but up to a few hundred milliseconds for a dense rule left undone
+            # for long: computed beside the event loop, which keeps serving meanwhile.
+            following = await asyncio.to_thread(
+                task.next_occurrence, self.new_id(), self.clock.now()
+            )
             if following is None:
                 return None
             await uow.tasks.add(following)

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from itertools import islice
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -52,6 +54,10 @@ MAX_COUNT = 10_000
 _FIELD = "recurrence.rule"
 _DAY = timedelta(days=1)
 _HORIZON = timedelta(days=366 * 10)  # a rule with nothing in ten years has ended
+EARLIEST: Final = datetime(1900, 1, 1)  # noqa: DTZ001 - wall clock
+"""The earliest wall-clock due a task may have."""
+LATEST: Final = datetime(2200, 12, 31, 23, 59, 59)  # noqa: DTZ001 - wall clock
+"""The latest wall-clock due a task may have; a series ends before it passes this."""
 
 
 class RecurrenceAnchor(StrEnum):
@@ -150,13 +156,62 @@ def parse_rule(text: str) -> str:
         raise ValidationFailed.of(
             _FIELD, "rule_invalid", "UNTIL must look like 20261231 or 20261231T235959Z."
         )
+    if "UNTIL" in parts and not EARLIEST.year <= int(parts["UNTIL"][:4]) <= LATEST.year:
+        raise ValidationFailed.of(
+            _FIELD,
+            "rule_invalid",
+            f"UNTIL must be in the years {EARLIEST.year} to {LATEST.year}.",
+        )
     ordered = ["FREQ", *sorted(name for name in parts if name != "FREQ")]
     normalised = ";".join(f"{name}={parts[name]}" for name in ordered)
     try:  # let dateutil judge the values (BYDAY=XX, BYHOUR=25, ...)
         _build(normalised, datetime(2000, 1, 1), ZoneInfo("UTC"))  # noqa: DTZ001
+        occurs = _ever_occurs(parts)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed.of(_FIELD, "rule_invalid", f"Invalid RRULE: {exc}.") from exc
+    if not occurs:
+        raise ValidationFailed.of(
+            _FIELD, "rule_never_occurs", "This rule picks no day or time that ever comes."
+        )
     return normalised
+
+
+_NTH = re.compile(r"^[+-]?[0-9]+")
+_PROBE = datetime(9972, 1, 1)  # noqa: DTZ001 - wall clock
+"""The start of the last 28 years of the calendar: every kind of year (leap or not,
+starting on each weekday) is among them, and no century year breaks the pattern."""
+
+
+def _ever_occurs(parts: dict[str, str]) -> bool:
+    """Whether the days and times the rule picks ever come, checked in a bounded time.
+
+    dateutil walks the calendar to year 9999 looking for a rule that picks nothing (a
+    30 February, a sixth Monday), one period after another; so the check runs over the
+    last 28 years of the calendar, where that walk is short, at a frequency no finer than
+    a month. Which days a rule picks depends only on the kind of year, all found there.
+    """
+    freq = parts["FREQ"]
+    coarse = freq in {"YEARLY", "MONTHLY"}
+    probe = {"FREQ": freq if coarse else "YEARLY"}
+    for name in ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "WKST", "BYDAY"):
+        if name in parts:
+            probe[name] = parts[name]
+    if not coarse and "BYDAY" in parts:  # a numbered weekday means any such weekday here
+        probe["BYDAY"] = ",".join(_NTH.sub("", day) for day in parts["BYDAY"].split(","))
+    positions = [int(pos) for pos in parts.get("BYSETPOS", "").split(",") if pos]
+    minutes = len(parts.get("BYMINUTE", "0").split(","))
+    if coarse and positions:
+        probe |= {
+            "BYSETPOS": parts["BYSETPOS"],
+            "BYHOUR": parts.get("BYHOUR", "0"),
+            "BYMINUTE": parts.get("BYMINUTE", "0"),
+        }
+    elif positions:  # the most a period holds: its days (a week's at most) times its times
+        times = minutes if freq == "HOURLY" else minutes * len(parts.get("BYHOUR", "0").split(","))
+        days = len(set(probe["BYDAY"].split(","))) if "BYDAY" in probe else 7
+        if all(abs(pos) > times * (days if freq == "WEEKLY" else 1) for pos in positions):
+            return False
+    return _rrule(probe, _PROBE).after(_PROBE, inc=True) is not None
 
 
 def _until_local(value: str, tz: ZoneInfo) -> str:
@@ -172,8 +227,8 @@ def _until_local(value: str, tz: ZoneInfo) -> str:
     return f"{day}T{clock}"
 
 
-def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, until: datetime | None = None) -> rrule:
-    """The rule as a dateutil rrule in naive wall-clock time, without its COUNT.
+def _parts(rule: str, dtstart: datetime, tz: ZoneInfo, until: datetime | None) -> dict[str, str]:
+    """The rule's parts for dateutil, in naive wall-clock time, without COUNT.
 
     COUNT is applied by occurrence numbers instead (see `next_occurrence`); `until` caps
     how far ahead a search runs, so a rule that never occurs again ends instead of
@@ -196,10 +251,91 @@ def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, until: datetime | None
             parts["BYMONTH"] = str(dtstart.month)
         parts["BYMONTHDAY"] = ",".join(str(d) for d in range(28, dtstart.day + 1))
         parts["BYSETPOS"] = "-1"
+    return parts
+
+
+def _build(rule: str, dtstart: datetime, tz: ZoneInfo, *, until: datetime | None = None) -> rrule:
+    """The rule as a dateutil rrule from `dtstart`, in naive wall-clock time, without COUNT."""
+    return _rrule(_parts(rule, dtstart, tz, until), dtstart)
+
+
+def _rrule(parts: dict[str, str], dtstart: datetime) -> rrule:
     text = ";".join(f"{k}={v}" for k, v in parts.items())
     built = rrulestr(text, dtstart=dtstart, cache=False)
     assert isinstance(built, rrule)
     return built
+
+
+def _seek(rule: str, start: datetime, tz: ZoneInfo, near: datetime, *, until: datetime) -> rrule:
+    """The series of `rule` started at `start`, restarted near `near`: the same occurrences
+    from `near` on, without walking the calendar from the series' start.
+
+    What dateutil takes from the start (the time of day, the weekday, the day of the month)
+    is written into the rule first; then the start moves forward by a whole number of
+    INTERVALs of FREQ, so the series keeps its phase, and to `near` itself when that is in
+    a period of the series (a period is generated whole, so BYSETPOS still counts right).
+    """
+    parts = _parts(rule, start, tz, until)
+    freq = parts["FREQ"]
+    parts.setdefault("BYSECOND", str(start.second))
+    parts.setdefault("BYMINUTE", str(start.minute))
+    if freq != "HOURLY":
+        parts.setdefault("BYHOUR", str(start.hour))
+    if not _DAY_PARTS & parts.keys():
+        if freq == "YEARLY":
+            parts.setdefault("BYMONTH", str(start.month))
+            parts["BYMONTHDAY"] = str(start.day)
+        elif freq == "MONTHLY":
+            parts["BYMONTHDAY"] = str(start.day)
+        elif freq == "WEEKLY":
+            parts["BYDAY"] = _WEEKDAYS[start.weekday()]
+    if near <= start:
+        return _rrule(parts, start)
+    interval = int(parts.get("INTERVAL", "1"))
+    first, index = _period(freq, start, parts.get("WKST", "MO"))
+    _, target = _period(freq, near, parts.get("WKST", "MO"))
+    behind = (target - index) % interval  # periods since the last one of the series
+    if behind == 0:
+        return _rrule(parts, near)
+    return _rrule(parts, _period_start(freq, first, target - index - behind + interval))
+
+
+_WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_EPOCH: Final = datetime(1, 1, 1)  # noqa: DTZ001 - wall clock
+
+
+def _period(freq: str, moment: datetime, wkst: str) -> tuple[datetime, int]:
+    """The start of the FREQ period holding `moment` and that period's index."""
+    day = datetime.combine(moment.date(), time(0))
+    match freq:
+        case "HOURLY":
+            first = moment.replace(minute=0, second=0, microsecond=0)
+            return first, int((first - _EPOCH).total_seconds()) // 3600
+        case "DAILY":
+            return day, (day - _EPOCH).days
+        case "WEEKLY":
+            first = day - timedelta(days=(day.weekday() - _WEEKDAYS.index(wkst)) % 7)
+            return first, (first - _EPOCH).days // 7
+        case "MONTHLY":
+            return day.replace(day=1), moment.year * 12 + moment.month - 1
+        case _:
+            return day.replace(month=1, day=1), moment.year
+
+
+def _period_start(freq: str, first: datetime, periods: int) -> datetime:
+    """The start of the period `periods` after the one starting at `first`."""
+    match freq:
+        case "HOURLY":
+            return first + timedelta(hours=periods)
+        case "DAILY":
+            return first + timedelta(days=periods)
+        case "WEEKLY":
+            return first + timedelta(weeks=periods)
+        case "MONTHLY":
+            months = first.year * 12 + first.month - 1 + periods
+            return first.replace(year=months // 12, month=months % 12 + 1)
+        case _:
+            return first.replace(year=first.year + periods)
 
 
 def wall_clock_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -219,7 +355,13 @@ def next_occurrence(
     """The occurrence that follows one completed at `completed_at`, or None if the rule ended.
 
     `current_due` and the returned due are naive wall-clock times in `tz` (midnight for
-    all-day dues, which fall due at the end of their day).
+    all-day dues, which fall due at the end of their day). A series ends when its next
+    occurrence would fall after `LATEST`.
+
+    The work is bounded whatever the rule and however long ago the series started: the
+    search starts near the moment that matters, never at the series' start, and at most
+    `MAX_COUNT` skipped occurrences are counted (a series without COUNT that skipped more
+    numbers its next occurrence as if `MAX_COUNT` had been skipped).
     """
     completed_local = completed_at.astimezone(tz).replace(tzinfo=None)
     count = recurrence.parts.get("COUNT")
@@ -228,7 +370,9 @@ def next_occurrence(
     if recurrence.anchor is RecurrenceAnchor.COMPLETION:
         clock = time(0) if all_day else current_due.time()
         base = datetime.combine(completed_local.date(), clock)
-        nxt = _build(recurrence.rule, base, tz, until=base + _HORIZON).after(base)
+        if base >= LATEST:
+            return None
+        nxt = _build(recurrence.rule, base, tz, until=_search_end(base)).after(base)
         return None if nxt is None else Occurrence(nxt, current_number + 1)
 
     # Skip forward over occurrences already past: an all-day one is still upcoming
@@ -237,11 +381,21 @@ def next_occurrence(
         horizon = max(current_due, datetime.combine(completed_local.date(), time(0)) - _DAY)
     else:
         horizon = max(current_due, completed_local)
-    rule = _build(recurrence.rule, recurrence.start, tz, until=horizon + _HORIZON)
-    nxt = rule.after(horizon)
+    if horizon >= LATEST:
+        return None
+    until = _search_end(horizon)
+    nxt = _seek(recurrence.rule, recurrence.start, tz, horizon, until=until).after(horizon)
     if nxt is None:
         return None
-    number = current_number + 1 + len(rule.between(current_due, nxt, inc=False))
+    limit = MAX_COUNT if count is None else int(count) - current_number
+    later = _seek(recurrence.rule, recurrence.start, tz, current_due, until=nxt)
+    skipped = sum(1 for _ in islice(later.xafter(current_due, limit + 1), limit + 1)) - 1
+    number = current_number + 1 + min(skipped, MAX_COUNT)
     if count is not None and number > int(count):
         return None
     return Occurrence(nxt, number)
+
+
+def _search_end(moment: datetime) -> datetime:
+    """How far a search from `moment` looks: ten years, never past `LATEST`."""
+    return min(moment + _HORIZON, LATEST) if moment < LATEST - _HORIZON else LATEST

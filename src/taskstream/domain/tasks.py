@@ -17,6 +17,10 @@ TAG_MAX: Final = 40
 TAGS_PER_TASK: Final = 20
 REMINDERS_PER_TASK: Final = 10
 REMINDER_BEFORE_MAX: Final = 60 * 24 * 366  # minutes
+EARLIEST_DAY: Final = rec.EARLIEST.date()
+"""The earliest due date (and, in UTC, the earliest moment) the system takes."""
+LATEST_DAY: Final = rec.LATEST.date()
+"""The latest due date (and, in UTC, the latest moment) the system takes."""
 _NEEDS_DUE: Final = "A repeating task needs a due date."
 
 
@@ -150,6 +154,23 @@ def clean_tags(values: list[str] | frozenset[str], problems: Problems) -> frozen
     return tags
 
 
+def in_range(day: date) -> bool:
+    """Whether `day` is within the dates the system takes (EARLIEST_DAY to LATEST_DAY)."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def check_due(due: Due | None, problems: Problems) -> Due | None:
+    """The due if its date is in range; otherwise None, with the problem noted."""
+    if due is not None and not in_range(due.date):
+        problems.add(
+            "due_date",
+            "date_out_of_range",
+            f"A due date is from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}.",
+        )
+        return None
+    return due
+
+
 def check_reminders(
     reminders: tuple[Reminder, ...],
     due_moment: datetime | None,
@@ -182,6 +203,13 @@ def check_reminders(
                     "A reminder relative to the due date needs the task to have a due date.",
                 )
                 continue
+        if reminder.at is not None and not in_range(reminder.at.astimezone(UTC).date()):
+            problems.add(
+                where,
+                "date_out_of_range",
+                f"A reminder is from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}.",
+            )
+            continue
         moment = reminder.moment(due_moment)
         if moment is not None and moment <= now:
             problems.add(where, "reminder_in_past", "This reminder's moment has already passed.")
@@ -286,6 +314,8 @@ class Task:
             except ValidationFailed as exc:
                 problems.problems.extend(exc.problems)
         due = self._due_after(given, problems)
+        if due is not None and not in_range(due.date):
+            due = check_due(due, problems) or self.due
         tz = ZoneInfo(timezone) if not problems.problems else self.tz
         due_moment = None if due is None else due.moment(tz)
         reminders = given.get("reminders", self.reminders)
@@ -437,10 +467,11 @@ def create_task(
     tags = clean_tags(draft.tags, problems)
     timezone = default_timezone
     try:
-        timezone = zone(draft.timezone or default_timezone).key
+        timezone = zone(default_timezone if draft.timezone is None else draft.timezone).key
     except ValidationFailed as exc:
         problems.problems.extend(exc.problems)
-    due_moment = None if draft.due is None else draft.due.moment(ZoneInfo(timezone))
+    due = check_due(draft.due, problems)
+    due_moment = None if due is None else due.moment(ZoneInfo(timezone))
     check_reminders(draft.reminders, due_moment, now, problems)
     recurrence = None
     if draft.recurrence_rule is not None:

@@ -168,14 +168,14 @@ class SqlTaskRepository:
             .limit(query.limit + 1)
         )
         if query.after is not None:
-            stmt = stmt.where(_after(keys, _decode_after(query)))
+            stmt = stmt.where(_after(keys, list(query.after)))
         rows = (await self._conn.execute(stmt)).all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_after = None
         if more and rows:
             last = rows[-1]
-            next_after = tuple(_jsonable(getattr(last, f"k{i}")) for i in range(len(keys)))
+            next_after = tuple(getattr(last, f"k{i}") for i in range(len(keys)))
         return Page([_task_from_row(row) for row in rows], next_after)
 
     def _filters(self, owner_id: str, query: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
@@ -288,34 +288,6 @@ def _sort_keys(query: TaskQuery) -> list[tuple[ColumnElement[Any], bool]]:
         case SortKey.TITLE:
             keys = [(func.lower(tasks.c.title), desc)]
     return [*keys, (tasks.c.seq, desc)]
-
-
-_DATETIME_KEY = {SortKey.DUE: 1, SortKey.CREATED: 0, SortKey.UPDATED: 0}
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _decode_after(query: TaskQuery) -> list[Any]:
-    """The cursor's keyset values with their types back; refused when malformed."""
-    assert query.after is not None
-    values = list(query.after)
-    bad = ValidationFailed.of(
-        "cursor", "cursor_invalid", "This cursor is not one this API gave out."
-    )
-    if len(values) != len(_sort_keys(query)) or not isinstance(values[-1], int):
-        raise bad
-    position = _DATETIME_KEY.get(query.sort)
-    if position is not None and values[position] is not None:
-        try:
-            moment = datetime.fromisoformat(values[position])
-        except (TypeError, ValueError) as exc:
-            raise bad from exc
-        if moment.tzinfo is None:
-            raise bad
-        values[position] = moment
-    return values
 
 
 def _after(keys: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> ColumnElement[bool]:

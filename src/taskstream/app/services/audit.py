@@ -8,7 +8,6 @@ the only way out is the history query, newest first, in keyset pages.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.queries import cursor_moment, cursor_seq, read_cursor
 from taskstream.app.services import Handles
 from taskstream.domain.errors import ValidationFailed
 
@@ -126,16 +126,9 @@ def encode_cursor(after: tuple[datetime, int]) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """The keyset position in `cursor`; refused when it is not one `encode_cursor` made."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, moment, seq = json.loads(raw)
-        if kind != _CURSOR_KIND or not isinstance(seq, int) or isinstance(seq, bool):
-            raise ValueError(kind)
-        after = datetime.fromisoformat(moment)
-        if after.tzinfo is None:
-            raise ValueError(moment)
-    except (binascii.Error, ValueError, TypeError) as exc:
+    payload = read_cursor(cursor)
+    if not isinstance(payload, list) or len(payload) != 3 or payload[0] != _CURSOR_KIND:
         raise ValidationFailed.of(
             "cursor", "cursor_invalid", "This cursor is not one this API gave out."
-        ) from exc
-    return after, seq
+        )
+    return cursor_moment(payload[1]), cursor_seq(payload[2])

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from taskstream.app.services.audit import (
     ActivityQuery,
@@ -16,7 +16,7 @@ from taskstream.app.services.audit import (
     encode_cursor,
 )
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
-from taskstream.entrypoints.api.schemas import Problem
+from taskstream.entrypoints.api.schemas import Moment, Problem
 
 PAGE_MAX = 200
 
@@ -53,8 +53,8 @@ async def list_activity(
     type: Annotated[
         list[ActivityType] | None, Query(description="One or several event types.")
     ] = None,
-    since: Annotated[AwareDatetime | None, Query(description="time ≥ this")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="time < this")] = None,
+    since: Annotated[Moment | None, Query(description="time ≥ this")] = None,
+    until: Annotated[Moment | None, Query(description="time < this")] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ActivitiesPublic:

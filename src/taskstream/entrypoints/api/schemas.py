@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from taskstream.domain.errors import Problems, ValidationFailed
 from taskstream.domain.recurrence import RecurrenceAnchor
 from taskstream.domain.tasks import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     REMINDER_BEFORE_MAX,
     Due,
     NewTask,
@@ -20,6 +23,70 @@ from taskstream.domain.tasks import (
     TaskChanges,
 )
 from taskstream.domain.users import User
+
+# --- dates and times, as the wire carries them ---------------------------------------------
+# Only the forms written here are taken (no Unix times, no offset on a wall-clock time), and
+# only in the years the system works with: the OpenAPI document states the same patterns.
+
+_YEAR: Final = f"(19[0-9]{{2}}|2[01][0-9]{{2}}|{LATEST_DAY.year})"
+_DAY: Final = f"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_CLOCK: Final = "([01][0-9]|2[0-3]):[0-5][0-9]"
+_DATE_PATTERN: Final = f"^{_DAY}$"
+_TIME_PATTERN: Final = f"^{_CLOCK}(:[0-5][0-9])?$"
+_MOMENT_PATTERN: Final = f"^{_DAY}T{_CLOCK}:[0-5][0-9](\\.[0-9]{{1,6}})?(Z|[+-]{_CLOCK})$"
+_RANGE: Final = f"from {EARLIEST_DAY.year} to {LATEST_DAY.year}"
+
+
+def _matching(pattern: str, value: object, what: str) -> str:
+    if not isinstance(value, str) or re.fullmatch(pattern[1:-1], value) is None:
+        raise ValueError(f"give {what}")
+    return value
+
+
+def _date(value: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = _matching(_DATE_PATTERN, value, f"a date such as 2026-05-01, in the years {_RANGE}")
+    return date.fromisoformat(text)  # ValueError for 2026-02-30
+
+
+def _time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    return time.fromisoformat(
+        _matching(_TIME_PATTERN, value, "a wall-clock time such as 09:30, without an offset")
+    )
+
+
+def _moment(value: object) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    text = _matching(
+        _MOMENT_PATTERN,
+        value,
+        f"a date and time with an offset, such as 2026-05-01T09:00:00Z, in the years {_RANGE}",
+    )
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+DueDate = Annotated[
+    date,
+    BeforeValidator(_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE_PATTERN}),
+]
+"""A calendar date in the years the system takes."""
+WallTime = Annotated[
+    time,
+    BeforeValidator(_time),
+    WithJsonSchema({"type": "string", "pattern": _TIME_PATTERN, "examples": ["09:30"]}),
+]
+"""A wall-clock time of day, HH:MM or HH:MM:SS, without an offset."""
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_moment),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _MOMENT_PATTERN}),
+]
+"""An instant: RFC 3339 with an offset, in the years the system takes; read as UTC."""
 
 # Generous outer bounds; the domain gives the precise rule and its message.
 _Title = Annotated[str, Field(max_length=1_000, examples=["Buy milk"])]
@@ -34,7 +101,7 @@ class _In(BaseModel):
 class ReminderIn(_In):
     """Exactly one of `at` (an absolute moment) or `minutes_before` (the due moment)."""
 
-    at: AwareDatetime | None = None
+    at: Moment | None = None
     minutes_before: int | None = Field(default=None, ge=0, le=REMINDER_BEFORE_MAX)
 
     def to_domain(self) -> Reminder:
@@ -52,8 +119,8 @@ class TaskCreate(_In):
     description: _Description = ""
     priority: Priority = Priority.NONE
     tags: _Tags = Field(default_factory=list)
-    due_date: date | None = None
-    due_time: time | None = Field(default=None, description="Empty for an all-day task.")
+    due_date: DueDate | None = None
+    due_time: WallTime | None = Field(default=None, description="Empty for an all-day task.")
     timezone: str | None = Field(
         default=None, max_length=64, description="IANA zone; defaults to the user's."
     )
@@ -85,8 +152,8 @@ class TaskUpdate(_In):
     description: _Description | None = None
     priority: Priority | None = None
     tags: _Tags | None = None
-    due_date: date | None = None
-    due_time: time | None = None
+    due_date: DueDate | None = None
+    due_time: WallTime | None = None
     timezone: str | None = Field(default=None, max_length=64)
     reminders: list[ReminderIn] | None = Field(default=None, max_length=50)
     recurrence: RecurrenceIn | None = None
@@ -135,8 +202,8 @@ class TaskPublic(BaseModel):
     status: Status
     priority: Priority
     tags: list[str]
-    due_date: date | None
-    due_time: time | None
+    due_date: DueDate | None
+    due_time: WallTime | None
     due_at: datetime | None = Field(description="The moment the task falls due (UTC).")
     timezone: str
     overdue: bool

@@ -6,12 +6,12 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from taskstream.app.queries import Order, SortKey, TaskQuery, decode_cursor, encode_cursor
 from taskstream.domain.tasks import Priority, Status
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, IfMatch, etag
 from taskstream.entrypoints.api.schemas import (
+    Moment,
     Problem,
     TagPublic,
     TagRename,
@@ -59,8 +59,8 @@ async def list_tasks(
     priority: Annotated[list[Priority] | None, Query(description="One or several.")] = None,
     tags_all: Annotated[list[str] | None, Query(description="Tasks with all of these.")] = None,
     tags_any: Annotated[list[str] | None, Query(description="Tasks with any of these.")] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="due_at < this")] = None,
-    due_after: Annotated[AwareDatetime | None, Query(description="due_at ≥ this")] = None,
+    due_before: Annotated[Moment | None, Query(description="due_at < this")] = None,
+    due_after: Annotated[Moment | None, Query(description="due_at ≥ this")] = None,
     overdue: bool | None = None,
     no_due: bool | None = None,
     q: Annotated[
