@@ -2059,4 +2059,84 @@ CASES: tuple[Case, ...] = (
             due_before="2026-10-04T00:00:00+10:00",
         ),
     ),
+    # === a seventh round, written before running it ======================================
+    Case(
+        "add a note to 2: bring the slides",
+        NY_LISTED,
+        update("team", description="bring the slides"),
+    ),
+    Case(
+        "set the description of the report to Q4 numbers",
+        NY,
+        update("report", description="Q4 numbers"),
+    ),
+    Case(
+        "remind me on friday at 8am about the passport",
+        NY,
+        remind("passport", at="2026-12-04T08:00:00-05:00"),
+    ),
+    Case(
+        "set a reminder for the rent on the 3rd at 9am",
+        NY,
+        remind("rent", at="2026-12-03T09:00:00-05:00"),
+    ),
+    Case("lsit my tasks", NY, listing(status="open")),
+    Case("show my overdue stuff", NY, listing(overdue=True)),
+    Case("what did I complete?", NY, listing(status="done")),
+    Case("show completed", NY, listing(status="done")),
+    Case("list high and urgent tasks", NY, listing(status="open", priority=["urgent", "high"])),
+    Case("clear the due date of 3", NY_LISTED, update("dentist", due_date=None, due_time=None)),
+    Case("add a task due friday: send invoices", NY, add("send invoices", due_date="2026-12-04")),
+    Case(
+        "new reminder: call the vet friday 2pm",
+        NY,
+        add("call the vet", due_date="2026-12-04", due_time="14:00", reminders=before(0)),
+    ),
+    Case("remind me tomorrow", NY, question=True),
+    Case("Buy milk!!", NY, add("Buy milk")),
+    Case("call mom at 5 tomorrow", NY, add("call mom", due_date="2026-12-01", due_time="17:00")),
+    Case(
+        "meet at the caf\u00e9 at 10 tomorrow",
+        NY,
+        add("meet at the caf\u00e9", due_date="2026-12-01", due_time="10:00"),
+    ),
+    Case(
+        "Renew passport before it expires in March",
+        NY,
+        add("Renew passport before it expires in March"),
+    ),
+    Case(
+        "Go to the gym at 6 every morning",
+        NY,
+        add("Go to the gym", due_date="2026-12-01", due_time="06:00", recurrence=rec("FREQ=DAILY")),
+    ),
+    Case(
+        "yoga at 7 in the morning every tuesday",
+        NY,
+        add(
+            "yoga", due_date="2026-12-01", due_time="07:00", recurrence=rec("FREQ=WEEKLY;BYDAY=TU")
+        ),
+    ),
+    Case("mark 3 as high priority", NY_LISTED, update("dentist", priority="high")),
+    Case("delete everything", NY, listing(status="open"), for_each=each("delete_task")),
+    Case("wake up at 7 tomorrow", BERLIN, add("wake up", due_date="2026-03-29", due_time="07:00")),
+    Case(
+        "what's due today",
+        NY_FALL,
+        listing(
+            status="open",
+            due_after="2026-10-31T00:00:00-04:00",
+            due_before="2026-11-01T00:00:00-04:00",
+        ),
+    ),
+    Case("pay rent on the 29th", UTC, add("pay rent", due_date="2026-03-29")),
+    Case(
+        "what's due tomorrow morning",
+        LA,
+        listing(
+            status="open",
+            due_after="2026-07-16T00:00:00-07:00",
+            due_before="2026-07-16T12:00:00-07:00",
+        ),
+    ),
 )

@@ -164,6 +164,7 @@ class When:
     time: time | None = None
     part: str | None = None
     dated: bool = True  # False when the day was only inferred from the time ("at 5pm")
+    exact: bool = True  # False for a bare hour ("at 6") that a time of day may still move
 
 
 Found = tuple[int, "When"]
@@ -428,7 +429,7 @@ def _part_at(tokens: Sequence[Token], i: int, *, has_day: bool) -> tuple[int, st
     return None
 
 
-def _with_part(at: time, part: str, *, meridiem: bool) -> time:
+def with_part(at: time, part: str, *, meridiem: bool) -> time:
     if meridiem:
         return at
     hour = at.hour % 12 if at.hour >= 12 and not meridiem else at.hour
@@ -533,7 +534,7 @@ def parse_when(
     if j == i:
         return None
     if at is not None and part is not None:
-        at = _with_part(at, part, meridiem=meridiem)
+        at = with_part(at, part, meridiem=meridiem)
     elif at is None and part is not None:
         at = PARTS[part]
     if day is None and part == "tonight":
@@ -542,7 +543,7 @@ def parse_when(
     if day is None and at is not None:
         later_today = clock.moment(clock.today, at) > clock.now
         day = clock.today if later_today else clock.today + timedelta(days=1)
-    return j, When(day, at, part, dated)
+    return j, When(day, at, part, dated, exact=meridiem or part is not None)
 
 
 def _clock_after(tokens: Sequence[Token], i: int) -> tuple[int, time, bool] | None:

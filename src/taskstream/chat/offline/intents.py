@@ -171,10 +171,9 @@ def _detect_add(m: Message, lo: int, hi: int) -> Plan | None:
         return _add(m, lo + 1, hi)
     if w in {"create", "new", "make", "schedule", "put"}:
         j = _skip_task_noun(m, lo + (w != "new")) if w != "new" else _skip_task_noun(m, lo)
-        if w == "new" and m.w(lo + 1) in _TASK_NOUNS:
-            j = _skip_task_noun(m, lo)
         if j > lo + 1 or (w == "new" and j > lo):
-            return _add(m, j, hi)
+            noun = {m.w(k) for k in range(lo, j)}
+            return _add(m, j, hi, remind="reminder" in noun)
         return None
     if w in {"todo", "task", "reminder"} and lo + 1 < hi and m.tokens[lo + 1].text == ":":
         return _add(m, lo + 2, hi, remind=w == "reminder")
@@ -417,7 +416,30 @@ def _detect_rename(m: Message, lo: int, hi: int) -> Plan | None:
     return Plan(calls=(ToolCall("update_task", {"task_id": found.task.id, "title": title}),))
 
 
+def _set_description(m: Message, lo: int, hi: int) -> Plan | None:
+    """ "set the description of the report to Q4 numbers"."""
+    if not (
+        m.w(lo) in {"set", "change", "update"}
+        and m.w(lo + 1) == "the"
+        and m.w(lo + 2) in {"description", "note", "notes", "details"}
+        and m.w(lo + 3) in {"of", "for", "on"}
+    ):
+        return None
+    to = next((k for k in range(lo + 4, hi) if m.w(k) == "to"), None)
+    if to is None or to + 1 >= hi:
+        return Plan(question="What should the description say?")
+    found = refs.resolve(list(m.tokens[lo + 4 : to]), m.context)
+    if not isinstance(found, refs.Resolved):
+        return question_for(found, "describe")
+    text = m.text[m.tokens[to + 1].start : m.tokens[hi - 1].end].strip()
+    return Plan(calls=(ToolCall("update_task", {"task_id": found.task.id, "description": text}),))
+
+
 def _detect_description(m: Message, lo: int, hi: int) -> Plan | None:
+    """ "add a note to the passport task: bring the old one", or `_set_description`'s."""
+    described = _set_description(m, lo, hi)
+    if described is not None:
+        return described
     if not (
         m.w(lo) == "add"
         and m.w(lo + 1) in {"a", "the"}

@@ -175,7 +175,7 @@ def filters(m: Message, lo: int, hi: int) -> Listing:
             args["overdue"] = True
             status = None
             step = 2 if w == "past" else 1
-        elif w in {"done", "completed", "finished", "closed", "complete", "checked"}:
+        elif w in {"done", "completed", "finished", "closed", "complete", "checked", "did"}:
             status = "done"
         elif w in {"open", "pending", "remaining", "incomplete", "unfinished", "outstanding"}:
             status = "open" if "overdue" not in args else None
@@ -223,6 +223,9 @@ def filters(m: Message, lo: int, hi: int) -> Listing:
         elif w in LEVELS and m.w(i + 1) in {"priority", "prio"}:
             priorities.append(LEVELS[w])
             step = 2
+        elif w in LEVELS and m.w(i + 1) in {"and", "or"} and m.w(i + 2) in LEVELS:
+            priorities.extend([LEVELS[w], LEVELS[m.w(i + 2)]])  # "high and urgent tasks"
+            step = 3
         elif w in {"priority", "prio"} and m.w(i + 1) in LEVELS:
             priorities.append(LEVELS[m.w(i + 1)])
             step = 2
@@ -350,6 +353,7 @@ _QUESTION_OPENERS: Final = (
     ("what", "have"),
     ("what", "tasks"),
     ("what", "else"),
+    ("what", "did", "i"),
     ("which", "tasks"),
     ("which", "of"),
     ("which", "ones"),

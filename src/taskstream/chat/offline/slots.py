@@ -22,6 +22,7 @@ from taskstream.chat.offline.dates import (
     When,
     count_at,
     parse_when,
+    with_part,
     word,
 )
 from taskstream.chat.offline.lexer import Kind, Token
@@ -382,6 +383,8 @@ def _merge(first: When, second: When) -> When:
     dated = first.dated or second.dated
     at = second.time if second.time is not None and second.part is None else first.time
     at = at if at is not None else second.time
+    if first.time is not None and not first.exact and second.part is not None:
+        at = with_part(first.time, second.part, meridiem=False)  # "at 6 every morning"
     return When(day, at, first.part or second.part, dated)
 
 
