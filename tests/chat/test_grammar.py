@@ -125,8 +125,8 @@ def test_clock_times(text: str, expected: time) -> None:
         ("tomorrow at 7 in the evening", When(date(2026, 12, 1), time(19, 0), "evening")),
         ("5pm tomorrow", When(date(2026, 12, 1), time(17, 0))),
         ("friday, 9am", When(date(2026, 12, 4), time(9, 0))),
-        ("at 9", When(date(2026, 12, 1), time(9, 0), dated=False)),  # 09:00 has passed
-        ("at 11", When(date(2026, 11, 30), time(11, 0), dated=False)),
+        ("at 9", When(date(2026, 12, 1), time(9, 0), dated=False, exact=False)),  # passed
+        ("at 11", When(date(2026, 11, 30), time(11, 0), dated=False, exact=False)),
         ("tonight", When(date(2026, 11, 30), time(20, 0), "tonight")),
         ("in 2 hours", When(date(2026, 11, 30), time(12, 0))),
         ("in 3 days at 5pm", When(date(2026, 12, 3), time(17, 0))),
