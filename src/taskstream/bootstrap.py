@@ -16,6 +16,7 @@ from taskstream.adapters.dapr import (
     DaprTaskCommands,
     Sidecar,
 )
+from taskstream.adapters.db.access_tokens import SqlAccessTokenStore
 from taskstream.adapters.db.activity import SqlActivityLog
 from taskstream.adapters.db.conversations import SqlConversationStore
 from taskstream.adapters.db.database import Database
@@ -31,6 +32,7 @@ from taskstream.adapters.notify import (
 from taskstream.adapters.scheduler import InProcessScheduler
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
+from taskstream.app.access_tokens import PersonalTokens
 from taskstream.app.auth import AuthService
 from taskstream.app.events import EventFactory, Topic
 from taskstream.app.ports import Clock, DeadLetterStore, EventBus, StateStore, TokenIssuer
@@ -88,6 +90,7 @@ class Parts:
     sync: SyncService | None = None
     chat: ChatService | None = None
     tools: Tools | None = None
+    access_tokens: PersonalTokens | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -136,6 +139,10 @@ class Container:
     @property
     def tools(self) -> Tools:
         return _present(self.parts.tools, "the api service")
+
+    @property
+    def access_tokens(self) -> PersonalTokens:
+        return _present(self.parts.access_tokens, "the api service")
 
     @property
     def dead_letters(self) -> DeadLetterStore:
@@ -330,6 +337,7 @@ def build(
         tasks=tasks,
         chat=chat,
         tools=tools,
+        access_tokens=PersonalTokens(SqlAccessTokenStore(database), clock, new_id),
         auth=_auth_service(database, clock, settings, tokens),
         dead_letters=dead_letters,
         audit=AuditService(SqlActivityLog(database)),
@@ -388,6 +396,7 @@ def build_service(
             tasks=tasks,
             chat=chat,
             tools=tools,
+            access_tokens=PersonalTokens(SqlAccessTokenStore(database), clock, new_id),
             auth=_auth_service(database, clock, settings, tokens),
             dead_letters=dead_letters,
         )

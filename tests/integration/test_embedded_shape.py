@@ -58,7 +58,7 @@ from tests.clients import (
 from tests.conftest import eventually
 
 TASKSTREAM = Path(sys.executable).parent / "taskstream"
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 60.0
 RECEIVE_TIMEOUT_S = 15.0
 """The longest any wait polls: generous, for a loaded machine; a passing run never waits it."""
 

@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import json
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -250,39 +250,80 @@ def logout() -> None:
     console.print("Logged out.")
 
 
-def _parse_due(text: str) -> dict[str, str]:
-    """'2026-12-01' (all day) or '2026-12-01 17:30'."""
+def _parse_due(text: str, timezone: str) -> dict[str, str]:
+    """'2026-12-01' (all day), '2026-12-01 17:30', or words the planner reads: 'tomorrow 6pm'."""
     try:
         if " " in text.strip() or "T" in text:
             moment = datetime.fromisoformat(text.strip())
             return {"due_date": moment.date().isoformat(), "due_time": moment.strftime("%H:%M")}
         return {"due_date": date.fromisoformat(text.strip()).isoformat()}
     except ValueError:
-        _fail(f"'{text}' is not a due date like 2026-12-01 or 2026-12-01 17:30.")
+        read = _understood(f"task {text}", timezone) or {}
+        if "due_date" in read:
+            return {k: read[k] for k in ("due_date", "due_time") if k in read}
+        _fail(f"'{text}' is not a due date like 2026-12-01, 2026-12-01 17:30 or 'friday 3pm'.")
 
 
 @tasks_app.command("add")
 def tasks_add(
-    title: str,
-    due: Annotated[str | None, typer.Option(help="2026-12-01 or '2026-12-01 17:30'.")] = None,
-    priority: Annotated[str, typer.Option(help="none, low, medium, high or urgent.")] = "none",
+    text: Annotated[
+        str, typer.Argument(help='The task, in plain words: "call mom tomorrow 6pm #family p2".')
+    ],
+    due: Annotated[
+        str | None, typer.Option(help="2026-12-01, '2026-12-01 17:30' or words: 'friday 3pm'.")
+    ] = None,
+    priority: Annotated[str | None, typer.Option(help="none, low, medium, high or urgent.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
     repeat: Annotated[str | None, typer.Option(help="An RRULE, e.g. FREQ=WEEKLY;BYDAY=MO.")] = None,
     description: str = "",
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Take the text as the title, word for word.")
+    ] = False,
 ) -> None:
-    """Add a task."""
-    body: dict[str, Any] = {
-        "title": title,
-        "priority": priority,
-        "tags": tag or [],
-        "description": description,
-    }
+    """Add a task; dates, priorities, tags and repeats in the text are understood."""
+    api = _Api()
+    timezone = api.call("GET", "/users/me")["timezone"]
+    body: dict[str, Any] = {"title": text}
+    if not literal:
+        body = _understood(text, timezone) or body
     if due:
-        body |= _parse_due(due)
+        body |= _parse_due(due, timezone)
+    if priority:
+        body["priority"] = priority
+    if tag:
+        body["tags"] = [*body.get("tags", []), *tag]
     if repeat:
         body["recurrence"] = {"rule": repeat}
-    task = _Api().call("POST", "/tasks", json=body)
+    if description:
+        body["description"] = description
+    task = api.call("POST", "/tasks", json=body)
     console.print(f"Added [bold]{escape(task['title'])}[/bold] ({task['id'][:8]}).")
+    understood = _described(task, timezone)
+    if understood:
+        console.print(f"[dim]Understood: {escape(understood)}.[/dim]")
+
+
+def _understood(text: str, timezone: str) -> dict[str, Any] | None:
+    """The add_task arguments the offline planner reads in `text`, if it reads a task."""
+    from taskstream.chat.offline import plan
+    from taskstream.chat.plan import PlanContext
+
+    context = PlanContext(now=datetime.now(UTC), timezone=timezone)
+    for said in (text, f"add {text}"):
+        planned = plan(said, context)
+        if len(planned.calls) == 1 and planned.calls[0].name == "add_task":
+            return dict(planned.calls[0].arguments)
+    return None
+
+
+def _described(task: dict[str, Any], timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    from taskstream.chat.answers import details
+    from taskstream.entrypoints.api.schemas import TaskPublic
+
+    public = TaskPublic.model_validate(task)
+    return ", ".join(details(public, ZoneInfo(timezone), datetime.now(UTC)))
 
 
 @tasks_app.command("list")
@@ -340,6 +381,91 @@ def _resolve(api: _Api, prefix: str) -> str:
     if len(matches) != 1:
         _fail(f"'{prefix}' matches {len(matches)} open tasks; give more of the id.")
     return matches[0]
+
+
+@app.command()
+def chat(
+    conversation: Annotated[
+        str | None, typer.Option(help="Go on with this conversation (its id).")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Say this one thing, then stop.")
+    ] = None,
+) -> None:
+    """Talk to the assistant: it acts on your tasks and says what it did.
+
+    Each answer is followed by the tool calls it made. Type /new for a new conversation,
+    /history to see this one again, /quit (or Ctrl-D) to leave."""
+    api = _Api()
+    if conversation:
+        _show_history(api, conversation)
+    if message is not None:
+        _say(api, message, conversation)
+        return
+    console.print("[dim]Talk to taskstream (/new, /history, /quit).[/dim]")
+    while True:
+        try:
+            said = console.input("[bold]you>[/bold] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not said:
+            continue
+        if said in {"/quit", "/exit"}:
+            return
+        if said == "/new":
+            conversation = None
+            console.print("[dim]A new conversation.[/dim]")
+        elif said == "/history":
+            if conversation:
+                _show_history(api, conversation)
+        else:
+            conversation = _say(api, said, conversation)
+
+
+def _say(api: _Api, message: str, conversation: str | None) -> str:
+    answer = api.call("POST", "/chat", json={"message": message, "conversation_id": conversation})
+    _show_answer(answer["response"], answer["tool_calls"])
+    return str(answer["conversation_id"])
+
+
+def _show_answer(response: str, calls: list[dict[str, Any]]) -> None:
+    console.print(f"[bold cyan]taskstream>[/bold cyan] {escape(response)}")
+    for call in calls:
+        arguments = ", ".join(f"{k}={json.dumps(v)}" for k, v in call["arguments"].items())
+        error = call.get("error")
+        outcome = f"refused: {error['code']}" if error else "ok"
+        console.print(f"[dim]  · {escape(call['name'])}({escape(arguments)}) → {outcome}[/dim]")
+
+
+def _show_history(api: _Api, conversation: str) -> None:
+    for message in api.call("GET", f"/conversations/{conversation}/messages")["data"]:
+        if message["role"] == "user":
+            console.print(f"[bold]you>[/bold] {escape(message['content'])}")
+        else:
+            _show_answer(message["content"], message["tool_calls"])
+
+
+@app.command()
+def mcp(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TASKSTREAM_TOKEN",
+            help="A personal access token (POST /api/v1/tokens); or set TASKSTREAM_TOKEN.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the assistant's tools to a desktop MCP client over stdio."""
+    from taskstream.domain.errors import Unauthorized
+    from taskstream.entrypoints.mcp import serve_stdio
+
+    if not token:
+        _fail("Give a personal access token: --token, or TASKSTREAM_TOKEN.")
+    try:
+        asyncio.run(serve_stdio(Settings(), token))
+    except Unauthorized as exc:
+        _fail(exc.message)
 
 
 @app.command()

@@ -9,18 +9,23 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api import activity, auth, chat, dapr, tasks, webhooks, ws
+from taskstream.entrypoints.api import activity, auth, chat, dapr, tasks, tokens, webhooks, ws
+from taskstream.entrypoints.api.deps import principal_of
 from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
+from taskstream.entrypoints.mcp import MCP_PATH, METADATA_PATH, http_app
 from taskstream.settings import Settings
 
 API_PREFIX = "/api/v1"
 
 ROUTERS: dict[str, list[APIRouter]] = {
-    "api": [auth.router, auth.users, tasks.router, tasks.tags, chat.router],
+    "api": [auth.router, auth.users, tasks.router, tasks.tags, chat.router, tokens.router],
     "audit": [activity.router],
     "notifier": [webhooks.router],
     "sync": [ws.router],
@@ -36,13 +41,19 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     """The HTTP app of the services of `container` (all of them, in the embedded shape);
     on start-up it applies migrations when `migrate` is set."""
 
+    mcp = _mcp(container) if "api" in container.roles else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await container.database.migrate()
         await container.start()
         try:
-            yield
+            if mcp is None:
+                yield
+            else:
+                async with mcp[0].session_manager.run():  # the MCP app's own lifespan
+                    yield
         finally:
             await container.stop()
 
@@ -67,12 +78,23 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
                 v1.include_router(router)
     app.include_router(v1)
     app.include_router(_health(container))
+    if mcp is not None:
+        # The MCP app routes these two paths itself, behind its bearer-token middleware.
+        for path in (MCP_PATH, METADATA_PATH):
+            app.router.routes.append(Route(path, endpoint=mcp[1]))
     if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
         # Last, so that every route above wins: the static export of the web app.
         app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
     if container.dapr is not None:
         dapr.install(app, container)
     return app
+
+
+def _mcp(container: Container) -> tuple[MCPServer, Starlette]:
+    async def principal(token: str) -> object:
+        return await principal_of(container, token)
+
+    return http_app(container.tools, container.settings, principal)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from taskstream.app.access_tokens import is_personal
 from taskstream.app.ports import Principal
 from taskstream.bootstrap import Container
 from taskstream.domain.errors import Unauthorized, ValidationFailed
@@ -32,7 +33,14 @@ async def _principal(
             "Log in first and send the access token as 'Authorization: Bearer <token>'.",
             code="not_authenticated",
         )
-    return container.tokens.check(credentials.credentials)
+    return await principal_of(container, credentials.credentials)
+
+
+async def principal_of(container: Container, token: str) -> Principal:
+    """Who a bearer token stands for: a personal access token, or an access token."""
+    if is_personal(token):
+        return await container.access_tokens.principal(token)
+    return container.tokens.check(token)
 
 
 CurrentUser = Annotated[Principal, Depends(_principal)]
