@@ -365,6 +365,7 @@ start_app() {
         TASKSTREAM_DAPR_API_TOKEN="$(generated DAPR_API_TOKEN)" \
         TASKSTREAM_APP_API_TOKEN="$(generated APP_API_TOKEN)" \
         TASKSTREAM_DATA_DIR="$RUN_DIR/apps/$svc" \
+        TASKSTREAM_PUBLIC_URL="${TASKSTREAM_PUBLIC_URL:-http://127.0.0.1:$GATEWAY_PORT}" \
         "$TASKSTREAM_BIN" serve "$svc" --host 127.0.0.1 --port "$port"
     if ! wait_http "app $svc" "http://127.0.0.1:$port/healthz" "$RUN_DIR/app-$svc.log" \
         still_starting "app-$svc"; then
