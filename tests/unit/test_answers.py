@@ -57,7 +57,12 @@ def test_a_due_in_another_zone_is_converted_and_an_all_day_one_keeps_its_date() 
 
 def test_repeats_read_as_words() -> None:
     assert repeat_phrase("FREQ=DAILY") == "every day"
-    assert repeat_phrase("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU") == "every 2 weeks on Tuesday"
+    assert repeat_phrase("FREQ=WEEKLY;BYDAY=TU;INTERVAL=2") == "every other Tuesday"
+    assert (
+        repeat_phrase("FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,WE")
+        == "every 3 weeks on Monday and Wednesday"
+    )
+    assert repeat_phrase("FREQ=DAILY;INTERVAL=2") == "every other day"
     assert repeat_phrase("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR") == "every weekday"
     assert repeat_phrase("FREQ=MONTHLY;BYMONTHDAY=-1") == "on the last day of every month"
     assert repeat_phrase("FREQ=DAILY;INTERVAL=3") == "every 3 days"

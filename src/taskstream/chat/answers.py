@@ -72,14 +72,19 @@ def repeat_phrase(rule: str) -> str:
     interval = int(parts.get("INTERVAL", "1") or 1)
     freq = parts.get("FREQ", "")
     text = _FREQ.get(freq, f"by the rule {rule}")
-    if interval > 1:
+    if interval == 2:
+        unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+        text = f"every other {unit.get(freq, 'time')}"
+    elif interval > 2:
         unit = {"DAILY": "days", "WEEKLY": "weeks", "MONTHLY": "months", "YEARLY": "years"}
         text = f"every {interval} {unit.get(freq, 'times')}"
     if "BYDAY" in parts:
         days = [_DAYS.get(d[-2:], d) for d in parts["BYDAY"].split(",")]
-        if set(parts["BYDAY"].split(",")) == {"MO", "TU", "WE", "TH", "FR"}:
+        if set(parts["BYDAY"].split(",")) == {"MO", "TU", "WE", "TH", "FR"} and interval == 1:
             text = "every weekday"
-        elif interval > 1:
+        elif interval == 2:
+            text = f"every other {_and(days)}"
+        elif interval > 2:
             text = f"every {interval} weeks on {_and(days)}"
         else:
             text = f"every {_and(days)}"
