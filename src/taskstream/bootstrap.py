@@ -28,11 +28,13 @@ from taskstream.adapters.notify import (
     SmtpMailer,
     SqlUserDirectory,
     SqlWebhookStore,
+    SystemResolver,
 )
 from taskstream.adapters.scheduler import InProcessScheduler
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
 from taskstream.app.access_tokens import PersonalTokens
+from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.auth import AuthService
 from taskstream.app.events import EventFactory, Topic
 from taskstream.app.ports import Clock, DeadLetterStore, EventBus, StateStore, TokenIssuer
@@ -274,15 +276,19 @@ def _auth_service(
 def _notifier(
     settings: Settings, database: Database, bus: EventBus, state: StateStore, clock: Clock
 ) -> NotifierService:
+    policy = AddressPolicy.parse(settings.webhook_allow)
+    resolver = SystemResolver(settings.webhook_timeout_seconds)
     return NotifierService(
         bus=bus,
         state=state,
         directory=SqlUserDirectory(database),
         webhooks=SqlWebhookStore(database),
-        sender=HttpWebhookSender(settings.webhook_timeout_seconds),
+        sender=HttpWebhookSender(settings.webhook_timeout_seconds, policy, resolver),
         mailer=SmtpMailer.from_settings(settings, clock),
         clock=clock,
         new_id=new_id,
+        policy=policy,
+        resolver=resolver,
         max_attempts=settings.webhook_max_attempts,
     )
 

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     smtp_sender: str = "taskstream@localhost"
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_allow: str = Field(
+        default="",
+        description="Hosts and networks webhooks may reach although they are not public, "
+        "comma-separated (hooks.internal, 10.1.0.0/16, 127.0.0.1); empty: public only.",
+    )
 
     sync_buffer_size: int = Field(
         default=1000, ge=1, description="Recent messages kept per user for reconnecting clients."

@@ -93,6 +93,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         database_url=database_url,
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        webhook_allow="127.0.0.1",  # the tests' webhook receivers listen there
     )
 
 

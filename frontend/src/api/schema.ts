@@ -517,7 +517,7 @@ export interface components {
             at: string;
             /**
              * Outcome
-             * @description What came back, e.g. "HTTP 200" or "timed out".
+             * @description What came back: "HTTP 200" (any status), "no response" or "address not allowed".
              */
             outcome: string;
         };
@@ -1012,7 +1012,7 @@ export interface components {
             id: string;
             /**
              * Secret
-             * @description Signs every delivery (X-Taskstream-Signature: sha256=HMAC-SHA256 of the body). Shown only here: keep it.
+             * @description Signs every delivery: X-Taskstream-Signature is sha256= and the HMAC-SHA256, under this secret, of X-Taskstream-Timestamp, a dot and the body. Shown only here: keep it.
              */
             secret: string;
             /** Url */

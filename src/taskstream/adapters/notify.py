@@ -1,11 +1,17 @@
 """The notifier's channels and contacts: users and webhooks in SQL, HTTP for webhooks, SMTP.
 
 The SMTP client is the standard library's, blocking, so it runs in a worker thread.
+Webhooks connect only to an address the address policy permits, resolved and checked
+just before the connection, which then goes to that very address.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import logging
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -18,8 +24,9 @@ from sqlalchemy import delete, func, insert, select
 
 from taskstream import __version__
 from taskstream.adapters.db.tables import users, webhooks
-from taskstream.app.ports import Clock
-from taskstream.app.services.notifier import Contact, DeliveryFailed, Mail, Webhook
+from taskstream.app.address_policy import AddressPolicy, IPAddress, Target
+from taskstream.app.ports import Clock, DeliveryFailed, HostResolver, Webhook
+from taskstream.app.services.notifier import Contact, Mail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
@@ -135,11 +142,51 @@ class SqlWebhookStore:
         return bool(result.rowcount)
 
 
-class HttpWebhookSender:
-    """POSTs with httpx: no redirects followed, the response body never read."""
+log = logging.getLogger(__name__)
 
-    def __init__(self, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+NO_RESPONSE = "no response"
+NOT_ALLOWED = "address not allowed"
+
+
+class SystemResolver:
+    """The operating system's resolver (getaddrinfo), within a time limit."""
+
+    def __init__(self, timeout: float) -> None:
         self._timeout = timeout
+
+    async def addresses(self, host: str, port: int) -> list[IPAddress]:
+        async with asyncio.timeout(self._timeout):
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        addresses = []
+        for *_, sockaddr in found:
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            raise OSError(f"{host} resolves to no address")
+        return addresses
+
+
+class HttpWebhookSender:
+    """POSTs with httpx: no redirects followed, no proxy, the response body never read.
+
+    Unless the operator allowed the host by name, the host is resolved here, every address
+    it has must be permitted, and the request goes to the first of them (with the URL's
+    Host header, and its name for TLS), so what was checked is what is connected to.
+    """
+
+    def __init__(
+        self,
+        timeout: float,
+        policy: AddressPolicy,
+        resolver: HostResolver,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._policy = policy
+        self._resolver = resolver
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -148,19 +195,40 @@ class HttpWebhookSender:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout),
                 follow_redirects=False,
+                trust_env=False,
                 headers={"User-Agent": f"taskstream-webhooks/{__version__}"},
                 transport=self._transport,
             )
         return self._client
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        request = self._http().build_request("POST", url, content=body, headers=headers)
+        target = Target.of(url)
+        if not self._policy.allows_host(target.host):
+            address = await self._address(target)
+            request.url = request.url.copy_with(host=str(address))
+            request.headers["Host"] = httpx.URL(url).netloc.decode("ascii")
+            if request.url.scheme == "https":
+                request.extensions = {**request.extensions, "sni_hostname": target.host}
         try:
-            async with self._http().stream("POST", url, content=body, headers=headers) as response:
-                return response.status_code
-        except httpx.TimeoutException as exc:
-            raise DeliveryFailed(f"timed out ({type(exc).__name__})", retryable=True) from exc
+            response = await self._http().send(request, stream=True)
+            await response.aclose()
         except httpx.TransportError as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            log.info("webhook to %s: no response: %r", target.host, exc)
+            raise DeliveryFailed(NO_RESPONSE, retryable=True) from exc
+        return response.status_code
+
+    async def _address(self, target: Target) -> IPAddress:
+        try:
+            addresses = await self._resolver.addresses(target.host, target.port)
+        except (OSError, TimeoutError) as exc:
+            log.info("webhook to %s: not resolved: %r", target.host, exc)
+            raise DeliveryFailed(NO_RESPONSE, retryable=True) from exc
+        refused = [a for a in addresses if not self._policy.permits(a)]
+        if refused:
+            log.warning("webhook to %s refused: it resolves to %s", target.host, refused)
+            raise DeliveryFailed(NOT_ALLOWED, retryable=False)
+        return addresses[0]
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -261,3 +262,59 @@ class StateStore(Protocol):
         ...
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: str
+    user_id: str
+    url: str
+    secret: str
+    created_at: datetime
+
+
+class WebhookStore(Protocol):
+    async def add(self, webhook: Webhook, limit: int) -> bool:
+        """Store `webhook` unless its user has `limit` of them already (False then)."""
+        ...
+
+    async def of_user(self, user_id: str) -> list[Webhook]:
+        """The user's webhooks, oldest first."""
+        ...
+
+    async def get(self, user_id: str, webhook_id: str) -> Webhook | None: ...
+
+    async def delete(self, user_id: str, webhook_id: str) -> bool: ...
+
+
+class DeliveryFailed(Exception):
+    """One attempt at an external delivery failed; `retryable` says if another may succeed.
+
+    `reason` is what the user sees in the delivery log: coarse on purpose ("HTTP 503",
+    "no response", "address not allowed"), so the log tells nothing about the network
+    behind a target; the details go to the server's log."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST `body` to `url`, only to addresses the address policy permits; the
+        response's status. Raises DeliveryFailed when no response came (refused, reset,
+        timed out: retryable) or the address is not allowed (not retryable)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class HostResolver(Protocol):
+    async def addresses(self, host: str, port: int) -> list[IPv4Address | IPv6Address]:
+        """Every address `host` resolves to (numeric hosts in any spelling included);
+        raises OSError when it resolves to none."""
+        ...

@@ -23,32 +23,36 @@ can see it. (Durable retries would take a job per delivery in the scheduler.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import hmac
 import logging
-import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Final, Protocol
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from taskstream.app.address_policy import AddressPolicy
+from taskstream.app.deliveries import Attempt, Channel, Delivery, DeliveryLog, DeliveryStatus
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.ports import Clock, Drop, ETagMismatch, EventBus, IdFactory, StateStore
+from taskstream.app.ports import (
+    Clock,
+    DeliveryFailed,
+    Drop,
+    ETagMismatch,
+    EventBus,
+    HostResolver,
+    IdFactory,
+    StateStore,
+    Webhook,
+    WebhookSender,
+    WebhookStore,
+)
 from taskstream.app.services import Handles
-from taskstream.domain.errors import NotFound, ValidationFailed
+from taskstream.app.webhooks import WebhookRegistry, signature
 
 log = logging.getLogger(__name__)
 
 SOURCE: Final = "taskstream/notifier"
-WEBHOOKS_PER_USER: Final = 5
-URL_MAX: Final = 2000
-LOG_KEPT: Final = 100
-"""Delivery log entries kept per webhook (and for e-mail) per user; older ones go."""
 
 _NAMESPACE: Final = uuid.UUID("6f0b6a4e-3f7e-5c1d-9a57-0c1d2b7e9f10")
 
@@ -63,21 +67,7 @@ def delivery_id(event_id: str, target: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"delivery/{event_id}/{target}"))
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Taskstream-Signature` of `body`: its HMAC-SHA256 under the webhook's secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 # --- ports ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    id: str
-    user_id: str
-    url: str
-    secret: str
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,38 +84,6 @@ class UserDirectory(Protocol):
     async def contact(self, user_id: str) -> Contact | None:
         """The user's e-mail and webhooks; None when there is no such user."""
         ...
-
-
-class WebhookStore(Protocol):
-    async def add(self, webhook: Webhook, limit: int) -> bool:
-        """Store `webhook` unless its user has `limit` of them already (False then)."""
-        ...
-
-    async def of_user(self, user_id: str) -> list[Webhook]:
-        """The user's webhooks, oldest first."""
-        ...
-
-    async def get(self, user_id: str, webhook_id: str) -> Webhook | None: ...
-
-    async def delete(self, user_id: str, webhook_id: str) -> bool: ...
-
-
-class DeliveryFailed(Exception):
-    """One attempt at an external delivery failed; `retryable` says if another may succeed."""
-
-    def __init__(self, reason: str, *, retryable: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-
-
-class WebhookSender(Protocol):
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        """POST `body` to `url`; the response's status. Raises DeliveryFailed (retryable)
-        when no response came: refused, reset, timed out."""
-        ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,241 +163,6 @@ class ReminderDue:
         }
 
 
-class Channel(StrEnum):
-    WEBHOOK = "webhook"
-    EMAIL = "email"
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    RETRYING = "retrying"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    at: datetime
-    outcome: str
-    """What came back: "HTTP 200", "HTTP 500", "timed out", an SMTP reply..."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One notification sent over one channel to one target, with every attempt so far."""
-
-    id: str
-    user_id: str
-    channel: Channel
-    target: str
-    """The webhook id, or "email"."""
-    event_id: str
-    task_id: str
-    status: DeliveryStatus
-    created_at: datetime
-    updated_at: datetime
-    attempts: tuple[Attempt, ...] = ()
-    last_error: str | None = None
-
-    def after(self, attempt: Attempt, status: DeliveryStatus, error: str | None) -> Delivery:
-        return replace(
-            self,
-            status=status,
-            updated_at=attempt.at,
-            attempts=(*self.attempts, attempt),
-            last_error=error,
-        )
-
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user_id": self.user_id,
-            "channel": self.channel.value,
-            "target": self.target,
-            "event_id": self.event_id,
-            "task_id": self.task_id,
-            "status": self.status.value,
-            "attempts": len(self.attempts),
-            "last_error": self.last_error,
-            "created_at": self.created_at.isoformat(),
-            "time": self.updated_at.isoformat(),
-            "history": [{"at": a.at.isoformat(), "outcome": a.outcome} for a in self.attempts],
-        }
-
-    @classmethod
-    def from_state(cls, value: dict[str, Any]) -> Delivery:
-        return cls(
-            id=value["id"],
-            user_id=value["user_id"],
-            channel=Channel(value["channel"]),
-            target=value["target"],
-            event_id=value["event_id"],
-            task_id=value["task_id"],
-            status=DeliveryStatus(value["status"]),
-            created_at=datetime.fromisoformat(value["created_at"]),
-            updated_at=datetime.fromisoformat(value["time"]),
-            attempts=tuple(
-                Attempt(datetime.fromisoformat(a["at"]), a["outcome"]) for a in value["history"]
-            ),
-            last_error=value["last_error"],
-        )
-
-
-class DeliveryLog:
-    """Deliveries in the state store: one entry each, and per (user, target) an index of
-    the newest `LOG_KEPT` entry ids, which is how they are listed and how old ones go."""
-
-    def __init__(self, state: StateStore, kept: int = LOG_KEPT) -> None:
-        self._state = state
-        self._kept = kept
-
-    @staticmethod
-    def key(user_id: str, delivery_id: str) -> str:
-        return f"notifier/log/{user_id}/{delivery_id}"
-
-    @staticmethod
-    def _index_key(user_id: str, target: str) -> str:
-        return f"notifier/log-index/{user_id}/{target}"
-
-    async def record(self, delivery: Delivery, *, new: bool = False) -> None:
-        await self._state.set(self.key(delivery.user_id, delivery.id), delivery.to_state())
-        if new:
-            await self._index(delivery)
-
-    async def _index(self, delivery: Delivery) -> None:
-        key = self._index_key(delivery.user_id, delivery.target)
-        while True:  # compare-and-set: deliveries to one target may run side by side
-            item = await self._state.get(key)
-            ids = [] if item is None else list(item.value["ids"])
-            if delivery.id in ids:
-                return
-            ids.insert(0, delivery.id)
-            ids, dropped = ids[: self._kept], ids[self._kept :]
-            try:
-                if item is None:
-                    await self._state.set(key, {"ids": ids}, first_write=True)
-                else:
-                    await self._state.set(key, {"ids": ids}, item.etag)
-            except ETagMismatch:
-                continue
-            for old in dropped:
-                await self._state.delete(self.key(delivery.user_id, old))
-            return
-
-    async def get(self, user_id: str, delivery_id: str) -> Delivery | None:
-        item = await self._state.get(self.key(user_id, delivery_id))
-        return None if item is None else Delivery.from_state(item.value)
-
-    async def recent(self, user_id: str, target: str, limit: int) -> list[Delivery]:
-        """The target's deliveries, newest first."""
-        item = await self._state.get(self._index_key(user_id, target))
-        found = []
-        for one in [] if item is None else item.value["ids"][:limit]:
-            delivery = await self.get(user_id, one)
-            if delivery is not None:
-                found.append(delivery)
-        return found
-
-    async def forget(self, user_id: str, target: str) -> None:
-        """Remove the target's log (its webhook is gone)."""
-        key = self._index_key(user_id, target)
-        item = await self._state.get(key)
-        if item is None:
-            return
-        for one in item.value["ids"]:
-            await self._state.delete(self.key(user_id, one))
-        with contextlib.suppress(ETagMismatch):
-            await self._state.delete(key, item.etag)
-
-
-# --- webhooks, as users manage them ---------------------------------------------------------
-
-
-def check_webhook_url(value: str) -> str:
-    """The URL if a webhook may be sent to it; ValidationFailed (field `url`) if not."""
-    url = value.strip()
-    if len(url) > URL_MAX:
-        raise ValidationFailed.of(
-            "url", "url_too_long", f"A webhook URL has at most {URL_MAX} characters."
-        )
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError when the port is not a number
-    except ValueError as exc:
-        raise ValidationFailed.of(
-            "url", "url_invalid", f"This URL cannot be parsed: {exc}."
-        ) from exc
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationFailed.of(
-            "url", "url_invalid", "Give an http or https URL, such as https://example.com/hook."
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValidationFailed.of(
-            "url", "url_invalid", "Leave credentials out of the URL: verify the signature instead."
-        )
-    if any(c.isspace() or not c.isprintable() for c in url):
-        raise ValidationFailed.of(
-            "url", "url_invalid", "A URL has no spaces or control characters."
-        )
-    return url
-
-
-def _new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
-
-
-class WebhookRegistry:
-    """A user's webhooks: at most `WEBHOOKS_PER_USER`, each only ever seen by its owner."""
-
-    def __init__(
-        self,
-        store: WebhookStore,
-        log: DeliveryLog,
-        clock: Clock,
-        new_id: IdFactory,
-        new_secret: Callable[[], str] = _new_secret,
-    ) -> None:
-        self._store = store
-        self._log = log
-        self._clock = clock
-        self._new_id = new_id
-        self._new_secret = new_secret
-
-    async def create(self, user_id: str, url: str) -> Webhook:
-        webhook = Webhook(
-            id=self._new_id(),
-            user_id=user_id,
-            url=check_webhook_url(url),
-            secret=self._new_secret(),
-            created_at=self._clock.now(),
-        )
-        if not await self._store.add(webhook, WEBHOOKS_PER_USER):
-            raise ValidationFailed.of(
-                "url",
-                "webhooks_limit_reached",
-                f"You have {WEBHOOKS_PER_USER} webhooks, the most there can be: delete one first.",
-            )
-        return webhook
-
-    async def of_user(self, user_id: str) -> list[Webhook]:
-        return await self._store.of_user(user_id)
-
-    async def delete(self, user_id: str, webhook_id: str) -> None:
-        if not await self._store.delete(user_id, webhook_id):
-            raise _no_webhook()
-        await self._log.forget(user_id, webhook_id)
-
-    async def deliveries(self, user_id: str, webhook_id: str, limit: int) -> list[Delivery]:
-        """What was sent to the webhook, newest first."""
-        if await self._store.get(user_id, webhook_id) is None:
-            raise _no_webhook()
-        return await self._log.recent(user_id, webhook_id, limit)
-
-
-def _no_webhook() -> NotFound:
-    return NotFound("There is no such webhook among yours.", code="webhook_not_found")
-
-
 # --- the service ----------------------------------------------------------------------------
 
 
@@ -467,6 +190,8 @@ class NotifierService:
         mailer: Mailer | None,
         clock: Clock,
         new_id: IdFactory,
+        policy: AddressPolicy,
+        resolver: HostResolver,
         max_attempts: int = 5,
         backoff: Backoff = Backoff(),
         concurrency: int = 8,
@@ -483,7 +208,7 @@ class NotifierService:
         self._running: set[asyncio.Task[None]] = set()
         self._closed = False
         self.log = DeliveryLog(state)
-        self.webhooks = WebhookRegistry(webhooks, self.log, clock, new_id)
+        self.webhooks = WebhookRegistry(webhooks, self.log, clock, new_id, policy, resolver)
         self.notified = 0
         self.duplicates = 0
 
@@ -578,13 +303,12 @@ class NotifierService:
     def _webhook_attempt(
         self, webhook: Webhook, delivery: str, body: bytes
     ) -> Callable[[], Awaitable[str]]:
-        signed = signature(webhook.secret, body)
-
         async def attempt() -> str:
+            timestamp = str(int(self._clock.now().timestamp()))
             headers = {
                 "Content-Type": "application/cloudevents+json",
-                "X-Taskstream-Signature": signed,
-                "X-Taskstream-Timestamp": str(int(self._clock.now().timestamp())),
+                "X-Taskstream-Signature": signature(webhook.secret, timestamp, body),
+                "X-Taskstream-Timestamp": timestamp,
                 "X-Taskstream-Delivery": delivery,
             }
             status = await self._sender.post(webhook.url, body, headers)
@@ -621,9 +345,9 @@ class NotifierService:
                     outcome = await outbound.attempt()
                 except DeliveryFailed as exc:
                     failure = exc
-                except Exception as exc:  # a defect: logged, never retried
+                except Exception:  # a defect: logged, never retried
                     log.exception("delivery %s failed unexpectedly", delivery.id)
-                    failure = DeliveryFailed(repr(exc), retryable=False)
+                    failure = DeliveryFailed("failed", retryable=False)
             at = self._clock.now()
             if failure is None:
                 delivery = delivery.after(Attempt(at, outcome), DeliveryStatus.DELIVERED, None)

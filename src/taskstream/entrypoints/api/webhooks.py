@@ -8,12 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskstream.app.services.notifier import (
-    Delivery,
-    DeliveryStatus,
-    Webhook,
-    WebhookRegistry,
-)
+from taskstream.app.deliveries import Delivery, DeliveryStatus
+from taskstream.app.ports import Webhook
+from taskstream.app.webhooks import WebhookRegistry
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
 from taskstream.entrypoints.api.schemas import Problem
 
@@ -48,8 +45,9 @@ class WebhookPublic(BaseModel):
 
 class WebhookCreated(WebhookPublic):
     secret: str = Field(
-        description="Signs every delivery (X-Taskstream-Signature: sha256=HMAC-SHA256 of the "
-        "body). Shown only here: keep it."
+        description="Signs every delivery: X-Taskstream-Signature is sha256= and the "
+        "HMAC-SHA256, under this secret, of X-Taskstream-Timestamp, a dot and the body. "
+        "Shown only here: keep it."
     )
 
 
@@ -59,7 +57,10 @@ class WebhooksPublic(BaseModel):
 
 class AttemptPublic(BaseModel):
     at: datetime
-    outcome: str = Field(description='What came back, e.g. "HTTP 200" or "timed out".')
+    outcome: str = Field(
+        description='What came back: "HTTP 200" (any status), "no response" or '
+        '"address not allowed".'
+    )
 
 
 class DeliveryPublic(BaseModel):
