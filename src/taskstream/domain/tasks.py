@@ -289,8 +289,7 @@ class Task:
         return None if self.due is None else self.due.moment(self.tz)
 
     def is_overdue(self, now: datetime) -> bool:
-        due_at = self.due_at
-        return self.status is Status.OPEN and due_at is not None and due_at <= now
+        return overdue(self.status, self.due_at, now)
 
     def reminder_moments(self) -> list[datetime]:
         due_at = self.due_at
@@ -440,6 +439,11 @@ class Task:
             created_at=now,
             updated_at=now,
         )
+
+
+def overdue(status: Status, due_at: datetime | None, now: datetime) -> bool:
+    """An open task is overdue once its due moment has come."""
+    return status is Status.OPEN and due_at is not None and due_at <= now
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -66,66 +66,128 @@ def _task_values(task: Task) -> dict[str, Any]:
     }
 
 
+_READ_COLUMNS = [
+    tasks.c[name]
+    for name in (
+        "id",
+        "owner_id",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "tags",
+        "due_date",
+        "due_time",
+        "timezone",
+        "reminders",
+        "recurrence_rule",
+        "recurrence_anchor",
+        "recurrence_start",
+        "series_id",
+        "occurrence",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "version",
+    )
+]
+"""What a task is made from, in `_task_from_row`'s order (due_at follows from the due)."""
+
+
 def _task_from_row(row: Any) -> Task:
-    due_date: date | None = row.due_date
-    due_time: time | None = row.due_time
+    (
+        task_id,
+        owner_id,
+        title,
+        description,
+        status,
+        priority,
+        tags,
+        due_date,
+        due_time,
+        timezone,
+        reminders,
+        recurrence_rule,
+        recurrence_anchor,
+        recurrence_start,
+        series_id,
+        occurrence,
+        created_at,
+        updated_at,
+        completed_at,
+        version,
+    ) = row[: len(_READ_COLUMNS)]
     recurrence = None
-    if row.recurrence_rule is not None:
+    if recurrence_rule is not None:
         recurrence = Recurrence(
-            row.recurrence_rule, RecurrenceAnchor(row.recurrence_anchor), row.recurrence_start
+            recurrence_rule, RecurrenceAnchor(recurrence_anchor), recurrence_start
         )
     return Task(
-        id=row.id,
-        owner_id=row.owner_id,
-        title=row.title,
-        description=row.description,
-        status=Status(row.status),
-        priority=Priority.from_rank(row.priority),
-        tags=frozenset(row.tags),
+        id=task_id,
+        owner_id=owner_id,
+        title=title,
+        description=description,
+        status=Status(status),
+        priority=Priority.from_rank(priority),
+        tags=frozenset(tags),
         due=None if due_date is None else Due(due_date, due_time),
-        timezone=row.timezone,
+        timezone=timezone,
         reminders=tuple(
             Reminder(
                 at=datetime.fromisoformat(r["at"]) if r["at"] else None,
                 minutes_before=r["minutes_before"],
             )
-            for r in row.reminders
+            for r in reminders
         ),
         recurrence=recurrence,
-        series_id=row.series_id,
-        occurrence=row.occurrence,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
-        version=row.version,
+        series_id=series_id,
+        occurrence=occurrence,
+        created_at=created_at,
+        updated_at=updated_at,
+        completed_at=completed_at,
+        version=version,
     )
 
 
-_TASK_COLUMNS = [c for c in tasks.c if c.name != "seq"]
-
-
 class SqlTaskRepository:
+    """Tasks of one unit of work.
+
+    A task read here remembers the values it was stored with, so `save` writes only the
+    columns that changed, and the tag rows only when the tags did: a new title is one
+    short UPDATE, not every column and every tag row again.
+    """
+
     def __init__(self, conn: AsyncConnection, dialect: str) -> None:
         self._conn = conn
         self._dialect = dialect
+        self._stored: dict[str, dict[str, Any]] = {}
+
+    def _loaded(self, row: Any) -> Task:
+        task = _task_from_row(row)
+        self._stored[task.id] = _task_values(task)
+        return task
 
     async def add(self, task: Task) -> None:
         result = await self._conn.execute(
             insert(tasks).values(_task_values(task)).returning(tasks.c.seq)
         )
-        await self._write_tags(result.scalar_one(), task)
+        await self._add_tags(result.scalar_one(), task.owner_id, task.tags)
 
     async def get(self, owner_id: str, task_id: str) -> Task | None:
         row = (
             await self._conn.execute(
-                select(*_TASK_COLUMNS).where(tasks.c.id == task_id, tasks.c.owner_id == owner_id)
+                select(*_READ_COLUMNS).where(tasks.c.id == task_id, tasks.c.owner_id == owner_id)
             )
         ).first()
-        return None if row is None else _task_from_row(row)
+        return None if row is None else self._loaded(row)
 
     async def save(self, task: Task, expected_version: int) -> bool:
         values = _task_values(task)
         values["version"] = expected_version + 1
+        stored = self._stored.get(task.id)
+        changed = (
+            values if stored is None else {k: v for k, v in values.items() if stored.get(k) != v}
+        )
         result = await self._conn.execute(
             update(tasks)
             .where(
@@ -133,22 +195,32 @@ class SqlTaskRepository:
                 tasks.c.owner_id == task.owner_id,
                 tasks.c.version == expected_version,
             )
-            .values(values)
+            .values(changed)
             .returning(tasks.c.seq)
         )
         seq = result.scalar_one_or_none()
         if seq is None:
             return False
         task.version = expected_version + 1
-        await self._conn.execute(delete(task_tags).where(task_tags.c.task_seq == seq))
-        await self._write_tags(seq, task)
+        self._stored[task.id] = values
+        if "tags" in changed:
+            before = frozenset(stored["tags"]) if stored is not None else None
+            if before is None:
+                await self._conn.execute(delete(task_tags).where(task_tags.c.task_seq == seq))
+            elif gone := before - task.tags:
+                await self._conn.execute(
+                    delete(task_tags).where(
+                        task_tags.c.task_seq == seq, task_tags.c.tag.in_(sorted(gone))
+                    )
+                )
+            await self._add_tags(seq, task.owner_id, task.tags - (before or frozenset()))
         return True
 
-    async def _write_tags(self, seq: int, task: Task) -> None:
-        if task.tags:
+    async def _add_tags(self, seq: int, owner_id: str, tags: frozenset[str]) -> None:
+        if tags:
             await self._conn.execute(
                 insert(task_tags),
-                [{"task_seq": seq, "tag": tag, "owner_id": task.owner_id} for tag in task.tags],
+                [{"task_seq": seq, "tag": tag, "owner_id": owner_id} for tag in sorted(tags)],
             )
 
     async def delete(self, owner_id: str, task_id: str) -> bool:
@@ -162,7 +234,7 @@ class SqlTaskRepository:
     async def find(self, owner_id: str, query: TaskQuery, now: datetime) -> Page:
         keys = _sort_keys(query)
         stmt = (
-            select(*_TASK_COLUMNS, *(expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)))
+            select(*_READ_COLUMNS, *(expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)))
             .where(tasks.c.owner_id == owner_id, *self._filters(owner_id, query, now))
             .order_by(*(expr.desc() if desc else expr.asc() for expr, desc in keys))
             .limit(query.limit + 1)
@@ -237,7 +309,7 @@ class SqlTaskRepository:
     async def successor(self, owner_id: str, series_id: str, occurrence: int) -> Task | None:
         row = (
             await self._conn.execute(
-                select(*_TASK_COLUMNS)
+                select(*_READ_COLUMNS)
                 .where(
                     tasks.c.owner_id == owner_id,
                     tasks.c.series_id == series_id,
@@ -252,14 +324,14 @@ class SqlTaskRepository:
     async def rename_tag(self, owner_id: str, old: str, new: str, now: datetime) -> list[Task]:
         rows = (
             await self._conn.execute(
-                select(*_TASK_COLUMNS)
+                select(*_READ_COLUMNS)
                 .join(task_tags, task_tags.c.task_seq == tasks.c.seq)
                 .where(task_tags.c.owner_id == owner_id, task_tags.c.tag == old)
             )
         ).all()
         changed = []
         for row in rows:
-            task = _task_from_row(row)
+            task = self._loaded(row)
             task.tags = (task.tags - {old}) | {new}
             task.touch(now)
             await self.save(task, task.version)

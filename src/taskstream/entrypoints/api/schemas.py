@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Final
 
+from fastapi import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import to_json
 
 from taskstream.domain.errors import Problems, ValidationFailed
 from taskstream.domain.recurrence import RecurrenceAnchor
@@ -21,6 +24,7 @@ from taskstream.domain.tasks import (
     Status,
     Task,
     TaskChanges,
+    overdue,
 )
 from taskstream.domain.users import User
 
@@ -218,35 +222,49 @@ class TaskPublic(BaseModel):
 
     @classmethod
     def of(cls, task: Task, now: datetime) -> TaskPublic:
-        due_at = task.due_at
-        return cls(
-            id=task.id,
-            title=task.title,
-            description=task.description,
-            status=task.status,
-            priority=task.priority,
-            tags=sorted(task.tags),
-            due_date=task.due.date if task.due else None,
-            due_time=task.due.time if task.due else None,
-            due_at=due_at,
-            timezone=task.timezone,
-            overdue=task.is_overdue(now),
-            reminders=[
-                ReminderPublic(at=r.at, minutes_before=r.minutes_before, remind_at=r.moment(due_at))
-                for r in task.reminders
-            ],
-            recurrence=(
-                RecurrencePublic(rule=task.recurrence.rule, anchor=task.recurrence.anchor)
-                if task.recurrence
-                else None
-            ),
-            series_id=task.series_id,
-            occurrence=task.occurrence,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-            completed_at=task.completed_at,
-            version=task.version,
-        )
+        return cls.model_validate(task_fields(task, now))
+
+
+def task_fields(task: Task, now: datetime) -> dict[str, Any]:
+    """A task as TaskPublic's fields, in its order, as plain values, each worked out once.
+
+    The routes serialise this straight to JSON (`public_json`): the values come from a valid
+    domain object, so building and validating a model per task first would only repeat work.
+    """
+    due, due_at, recurrence = task.due, task.due_at, task.recurrence
+    return {
+        "id": task.id,
+        "title": task.title,
+        "description": task.description,
+        "status": task.status,
+        "priority": task.priority,
+        "tags": sorted(task.tags),
+        "due_date": due.date if due else None,
+        "due_time": due.time if due else None,
+        "due_at": due_at,
+        "timezone": task.timezone,
+        "overdue": overdue(task.status, due_at, now),
+        "reminders": [
+            {"at": r.at, "minutes_before": r.minutes_before, "remind_at": r.moment(due_at)}
+            for r in task.reminders
+        ],
+        "recurrence": (
+            {"rule": recurrence.rule, "anchor": recurrence.anchor} if recurrence else None
+        ),
+        "series_id": task.series_id,
+        "occurrence": task.occurrence,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "completed_at": task.completed_at,
+        "version": task.version,
+    }
+
+
+def public_json(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response of plain values (dates, enums and all), as a model would render them."""
+    return Response(to_json(content), status_code, headers, media_type="application/json")
 
 
 class TasksPublic(BaseModel):

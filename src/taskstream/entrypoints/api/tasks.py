@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from taskstream.app.queries import Order, SortKey, TaskQuery, decode_cursor, encode_cursor
-from taskstream.domain.tasks import Priority, Status
+from taskstream.bootstrap import Container
+from taskstream.domain.tasks import Priority, Status, Task
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, IfMatch, etag
 from taskstream.entrypoints.api.schemas import (
     Moment,
@@ -21,6 +22,8 @@ from taskstream.entrypoints.api.schemas import (
     TaskPublic,
     TasksPublic,
     TaskUpdate,
+    public_json,
+    task_fields,
 )
 
 PAGE_MAX = 200
@@ -40,18 +43,23 @@ _CHANGE: dict[int | str, dict[str, Any]] = {
     "/tasks",
     name="create",
     status_code=status.HTTP_201_CREATED,
+    response_model=TaskPublic,
     responses={401: {"model": Problem}, 422: {"model": Problem}},
 )
 async def create_task(
-    body: TaskCreate, principal: CurrentUser, container: ContainerDep, response: Response
-) -> TaskPublic:
+    body: TaskCreate, principal: CurrentUser, container: ContainerDep
+) -> Response:
     task = await container.tasks.create(principal.user_id, body.to_domain(), principal.timezone)
-    response.headers["ETag"] = etag(task.version)
-    response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    return TaskPublic.of(task, container.clock.now())
+    headers = {"ETag": etag(task.version), "Location": f"/api/v1/tasks/{task.id}"}
+    return public_json(task_fields(task, container.clock.now()), status.HTTP_201_CREATED, headers)
 
 
-@router.get("/tasks", name="list", responses={401: {"model": Problem}, 422: {"model": Problem}})
+@router.get(
+    "/tasks",
+    name="list",
+    response_model=TasksPublic,
+    responses={401: {"model": Problem}, 422: {"model": Problem}},
+)
 async def list_tasks(
     principal: CurrentUser,
     container: ContainerDep,
@@ -70,7 +78,7 @@ async def list_tasks(
     order: Order = Order.ASC,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> TasksPublic:
+) -> Response:
     query = TaskQuery(
         status=status,
         priorities=frozenset(priority or ()),
@@ -89,59 +97,59 @@ async def list_tasks(
         query = replace(query, after=decode_cursor(cursor, query))
     page = await container.tasks.find(principal.user_id, query)
     now = container.clock.now()
-    return TasksPublic(
-        data=[TaskPublic.of(task, now) for task in page.tasks],
-        next_cursor=encode_cursor(query, page.next_after) if page.next_after else None,
+    return public_json(
+        {
+            "data": [task_fields(task, now) for task in page.tasks],
+            "next_cursor": encode_cursor(query, page.next_after) if page.next_after else None,
+        }
     )
 
 
-@router.get("/tasks/{task_id}", name="read", responses=_ONE)
-async def read_task(
-    task_id: str, principal: CurrentUser, container: ContainerDep, response: Response
-) -> TaskPublic:
+@router.get("/tasks/{task_id}", name="read", response_model=TaskPublic, responses=_ONE)
+async def read_task(task_id: str, principal: CurrentUser, container: ContainerDep) -> Response:
     task = await container.tasks.get(principal.user_id, task_id)
-    response.headers["ETag"] = etag(task.version)
-    return TaskPublic.of(task, container.clock.now())
+    return _task_response(task, container)
 
 
-@router.patch("/tasks/{task_id}", name="update", responses={**_CHANGE, 422: {"model": Problem}})
+@router.patch(
+    "/tasks/{task_id}",
+    name="update",
+    response_model=TaskPublic,
+    responses={**_CHANGE, 422: {"model": Problem}},
+)
 async def update_task(
     task_id: str,
     body: TaskUpdate,
     principal: CurrentUser,
     container: ContainerDep,
     if_version: IfMatch,
-    response: Response,
-) -> TaskPublic:
+) -> Response:
     task = await container.tasks.update(principal.user_id, task_id, body.to_domain(), if_version)
-    response.headers["ETag"] = etag(task.version)
-    return TaskPublic.of(task, container.clock.now())
+    return _task_response(task, container)
 
 
-@router.post("/tasks/{task_id}/complete", name="complete", responses=_CHANGE)
+@router.post(
+    "/tasks/{task_id}/complete", name="complete", response_model=TaskPublic, responses=_CHANGE
+)
 async def complete_task(
     task_id: str,
     principal: CurrentUser,
     container: ContainerDep,
     if_version: IfMatch,
-    response: Response,
-) -> TaskPublic:
+) -> Response:
     task = await container.tasks.complete(principal.user_id, task_id, if_version)
-    response.headers["ETag"] = etag(task.version)
-    return TaskPublic.of(task, container.clock.now())
+    return _task_response(task, container)
 
 
-@router.post("/tasks/{task_id}/reopen", name="reopen", responses=_CHANGE)
+@router.post("/tasks/{task_id}/reopen", name="reopen", response_model=TaskPublic, responses=_CHANGE)
 async def reopen_task(
     task_id: str,
     principal: CurrentUser,
     container: ContainerDep,
     if_version: IfMatch,
-    response: Response,
-) -> TaskPublic:
+) -> Response:
     task = await container.tasks.reopen(principal.user_id, task_id, if_version)
-    response.headers["ETag"] = etag(task.version)
-    return TaskPublic.of(task, container.clock.now())
+    return _task_response(task, container)
 
 
 @router.delete(
@@ -151,6 +159,12 @@ async def delete_task(
     task_id: str, principal: CurrentUser, container: ContainerDep, if_version: IfMatch
 ) -> None:
     await container.tasks.delete(principal.user_id, task_id, if_version)
+
+
+def _task_response(task: Task, container: Container) -> Response:
+    return public_json(
+        task_fields(task, container.clock.now()), headers={"ETag": etag(task.version)}
+    )
 
 
 tags = APIRouter(tags=["tags"])
