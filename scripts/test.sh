@@ -5,10 +5,10 @@
 #
 # Makes sure Kafka and Dapr are built (cached), then runs ruff check, ruff format
 # --check, mypy src, the web app's checks and build (scripts/web.sh check), pytest
-# (unit, integration, e2e) and the browser tests (scripts/web.sh browser), in this
-# order, and stops at the first failure. Tests reach the server through
-# TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the end, unless it
-# was already running before or TASKSTREAM_KEEP_PG=1.
+# (unit, integration, e2e), the unit tests again under TZ=Asia/Tokyo and the browser
+# tests (scripts/web.sh browser), in this order, and stops at the first failure. Tests
+# reach the server through TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the
+# end, unless it was already running before or TASKSTREAM_KEEP_PG=1.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -60,6 +60,16 @@ if ((pytest_rc == 5)); then
     die "pytest collected no tests (exit code 5), which counts as a failure: check the arguments (${*:-none}) and that tests/ holds tests"
 elif ((pytest_rc != 0)); then
     exit "$pytest_rc"
+fi
+
+# The unit tests again in a zone far from UTC (fast): code that reads the machine's zone
+# where it should read the task's or the user's passes in UTC and fails here.
+tz_rc=0
+run_step "unit tests in TZ=Asia/Tokyo" env TZ=Asia/Tokyo .venv/bin/pytest tests/unit -q || tz_rc=$?
+if ((tz_rc == 5)); then
+    die "pytest collected no unit tests in TZ=Asia/Tokyo (exit code 5), which counts as a failure"
+elif ((tz_rc != 0)); then
+    exit "$tz_rc"
 fi
 
 # The web app in Debian's Chromium, against an embedded server the tests start.

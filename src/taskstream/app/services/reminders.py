@@ -50,8 +50,9 @@ TASK_FACTS: Final = frozenset(
     }
 )
 _CLOSING: Final = frozenset({EventType.TASK_COMPLETED, EventType.TASK_DELETED})
-_WHEN_FIELDS: Final = frozenset({"reminders", "due_date", "due_time", "timezone"})
-"""The fields of a task that its reminders' moments depend on."""
+_WHEN_FIELDS: Final = frozenset({"reminders", "due", "timezone"})
+"""The fields of a task that its reminders' moments depend on, named as an update names
+its changes (`Task.apply`)."""
 _ATTEMPTS: Final = 5
 """Rounds of read-compute-write before giving up on a contended bookkeeping item."""
 

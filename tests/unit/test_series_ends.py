@@ -1,0 +1,165 @@
+"""Unit tests of how a series ends: by COUNT or UNTIL under either anchor, at the last due
+the system takes, or because its rule has nothing left to give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from taskstream.domain.recurrence import (
+    LATEST,
+    MAX_COUNT,
+    Occurrence,
+    Recurrence,
+    RecurrenceAnchor,
+    next_occurrence,
+    parse_rule,
+)
+
+ZULU = ZoneInfo("UTC")
+COMPLETION = RecurrenceAnchor.COMPLETION
+
+
+def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute)  # noqa: DTZ001 - wall clock
+
+
+def following(
+    rule: str,
+    start: datetime,
+    completed_at: datetime,
+    *,
+    current_due: datetime | None = None,
+    number: int = 1,
+    anchor: RecurrenceAnchor = RecurrenceAnchor.DUE,
+    all_day: bool = False,
+) -> Occurrence | None:
+    return next_occurrence(
+        Recurrence(parse_rule(rule), anchor, start),
+        current_due=start if current_due is None else current_due,
+        all_day=all_day,
+        current_number=number,
+        completed_at=completed_at,
+        tz=ZULU,
+    )
+
+
+# --- anchored to the completion ---------------------------------------------------------
+
+
+def test_a_completion_anchored_series_ends_at_until() -> None:
+    rule = "FREQ=DAILY;UNTIL=20260110"
+    start = local(2026, 1, 5)
+    on_the_9th = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)
+    on_the_10th = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+    assert following(rule, start, on_the_9th, anchor=COMPLETION) == Occurrence(
+        local(2026, 1, 10), 2
+    )
+    assert following(rule, start, on_the_10th, anchor=COMPLETION) is None
+
+
+def test_a_completion_anchored_series_ends_after_count() -> None:
+    rule = "FREQ=WEEKLY;COUNT=3"
+    start = local(2026, 1, 5)
+    done = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+    assert following(rule, start, done, number=2, anchor=COMPLETION) == Occurrence(
+        local(2026, 2, 8), 3
+    )
+    assert following(rule, start, done, number=3, anchor=COMPLETION) is None
+
+
+def test_a_completion_anchored_series_ends_before_the_last_due_taken() -> None:
+    start = local(2200, 6, 1)
+    assert following(
+        "FREQ=MONTHLY", start, datetime(2200, 11, 15, 12, 0, tzinfo=UTC), anchor=COMPLETION
+    ) == Occurrence(local(2200, 12, 15), 2)
+    assert (
+        following("FREQ=YEARLY", start, datetime(2200, 6, 1, 12, 0, tzinfo=UTC), anchor=COMPLETION)
+        is None
+    )
+    # Completed (by a clock gone wrong) after the last day the system takes: no next one.
+    assert (
+        following("FREQ=DAILY", start, datetime(2201, 1, 2, 12, 0, tzinfo=UTC), anchor=COMPLETION)
+        is None
+    )
+
+
+def test_a_completion_anchored_series_with_nothing_in_ten_years_ends() -> None:
+    rule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"  # Mondays 29 February: 2044, 2072
+    start = local(2016, 2, 29)
+    done = datetime(2033, 3, 1, 12, 0, tzinfo=UTC)
+    assert following(rule, start, done, anchor=COMPLETION) is None
+    sooner = datetime(2035, 3, 1, 12, 0, tzinfo=UTC)
+    assert following(rule, start, sooner, anchor=COMPLETION) == Occurrence(local(2044, 2, 29), 2)
+
+
+# --- anchored to the due ----------------------------------------------------------------
+
+
+def test_count_1_is_a_series_of_one() -> None:
+    start = local(2026, 1, 5)
+    assert following("FREQ=DAILY;COUNT=1", start, datetime(2026, 1, 5, 9, tzinfo=UTC)) is None
+    assert (
+        following(
+            "FREQ=DAILY;COUNT=1", start, datetime(2026, 1, 5, 9, tzinfo=UTC), anchor=COMPLETION
+        )
+        is None
+    )
+
+
+def test_the_last_occurrence_of_a_count_is_still_given() -> None:
+    start = local(2026, 1, 5)
+    done = datetime(2026, 1, 6, 9, tzinfo=UTC)
+    assert following(
+        "FREQ=DAILY;COUNT=3", start, done, current_due=local(2026, 1, 6), number=2
+    ) == Occurrence(local(2026, 1, 7), 3)
+
+
+def test_a_count_reached_by_skipping_still_gives_its_last_occurrence() -> None:
+    start = local(2026, 1, 5)
+    late = datetime(2026, 1, 8, 12, tzinfo=UTC)  # the 6th, 7th and 8th are missed
+    assert following("FREQ=DAILY;COUNT=5", start, late) == Occurrence(local(2026, 1, 9), 5)
+    assert following("FREQ=DAILY;COUNT=4", start, late) is None
+
+
+def test_a_series_without_count_numbers_at_most_max_count_skipped_occurrences() -> None:
+    start = local(2000, 1, 1, 0)
+    late = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    assert following("FREQ=HOURLY", start, late) == Occurrence(local(2026, 1, 1, 1), 2 + MAX_COUNT)
+    few = datetime(2000, 1, 1, 3, 30, tzinfo=UTC)  # 01:00, 02:00 and 03:00 missed
+    assert following("FREQ=HOURLY", start, few) == Occurrence(local(2000, 1, 1, 4), 5)
+
+
+def test_a_due_anchored_series_with_nothing_in_ten_years_ends() -> None:
+    rule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"
+    start = local(2016, 2, 29)
+    assert following(rule, start, datetime(2016, 2, 29, 12, tzinfo=UTC)) is None
+    later = local(2034, 3, 1)  # the series moved on: 2044 is within ten years
+    assert following(
+        rule, start, datetime(2034, 3, 1, 12, tzinfo=UTC), current_due=later
+    ) == Occurrence(local(2044, 2, 29), 2)
+
+
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_no_series_goes_past_the_last_due_taken(anchor: RecurrenceAnchor) -> None:
+    start = local(2200, 12, 31, 23, 59)
+    assert datetime(2200, 12, 31, 23, 59, 59) == LATEST  # noqa: DTZ001 - wall clock
+    done = datetime(2200, 12, 31, 23, 59, tzinfo=UTC)
+    assert following("FREQ=HOURLY", start, done, anchor=anchor) is None
+    assert following("FREQ=MONTHLY", local(2200, 11, 30), done, anchor=anchor) is None
+
+
+def test_a_due_anchored_series_completed_after_the_last_due_taken_ends() -> None:
+    start = local(2200, 12, 1)
+    assert following("FREQ=DAILY", start, datetime(2201, 1, 1, 12, tzinfo=UTC)) is None
+
+
+def test_the_search_for_the_next_due_stops_at_the_last_due_taken() -> None:
+    """Ten years from 2199 would reach 29 February 2208, a Monday: past the end of 2200."""
+    rule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"
+    start = local(2196, 2, 29)
+    done = datetime(2199, 3, 1, 12, tzinfo=UTC)
+    assert following(rule, start, done) is None
+    assert following(rule, start, done, anchor=COMPLETION) is None

@@ -1,0 +1,168 @@
+"""Unit tests of the task's rules at their edges: the limits of reminders, every problem
+reported at once, what a plain edit leaves alone, and the fields a task keeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from taskstream.domain.errors import ValidationFailed
+from taskstream.domain.recurrence import RecurrenceAnchor
+from taskstream.domain.tasks import (
+    REMINDER_BEFORE_MAX,
+    Due,
+    NewTask,
+    Priority,
+    Reminder,
+    Task,
+    TaskChanges,
+    create_task,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+FAR = Due(date(2028, 6, 1), time(9, 0))
+"""A due more than REMINDER_BEFORE_MAX minutes after NOW."""
+
+
+def make(**fields: Any) -> Task:
+    return create_task(
+        NewTask(**{"title": "Write report", **fields}),
+        task_id="t1",
+        owner_id="u1",
+        default_timezone="UTC",
+        now=NOW,
+    )
+
+
+def problems(action: Any) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationFailed) as caught:
+        action()
+    return [(p.field, p.code) for p in caught.value.problems]
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+def test_a_relative_reminder_may_be_exactly_the_maximum_before_the_due() -> None:
+    task = make(due=FAR, reminders=(Reminder(minutes_before=REMINDER_BEFORE_MAX),))
+    assert task.reminder_moments() == [
+        datetime(2028, 6, 1, 9, 0, tzinfo=UTC) - timedelta(minutes=REMINDER_BEFORE_MAX)
+    ]
+    assert REMINDER_BEFORE_MAX == 60 * 24 * 366
+
+
+def test_a_relative_reminder_may_be_at_the_due_itself() -> None:
+    task = make(due=FAR, reminders=(Reminder(minutes_before=0),))
+    assert task.reminder_moments() == [datetime(2028, 6, 1, 9, 0, tzinfo=UTC)]
+
+
+def test_every_invalid_reminder_is_reported_not_only_the_first() -> None:
+    reminders = (
+        Reminder(),
+        Reminder(minutes_before=-1),
+        Reminder(minutes_before=REMINDER_BEFORE_MAX + 1),
+        Reminder(at=datetime(1899, 12, 31, tzinfo=UTC)),
+        Reminder(at=NOW),
+        Reminder(at=LATER, minutes_before=5),
+        Reminder(at=LATER),
+    )
+    assert problems(lambda: make(due=FAR, reminders=reminders)) == [
+        ("reminders.0", "reminder_invalid"),
+        ("reminders.1", "reminder_invalid"),
+        ("reminders.2", "reminder_invalid"),
+        ("reminders.3", "date_out_of_range"),
+        ("reminders.4", "reminder_in_past"),
+        ("reminders.5", "reminder_invalid"),
+    ]
+
+
+def test_every_relative_reminder_without_a_due_is_reported() -> None:
+    reminders = (Reminder(minutes_before=5), Reminder(minutes_before=10))
+    assert problems(lambda: make(reminders=reminders)) == [
+        ("reminders.0", "reminder_needs_due"),
+        ("reminders.1", "reminder_needs_due"),
+    ]
+
+
+def test_every_invalid_reminder_of_an_edit_is_reported() -> None:
+    task = make(due=FAR)
+    changes = TaskChanges(reminders=(Reminder(minutes_before=-5), Reminder(at=NOW)))
+    assert problems(lambda: task.apply(changes, LATER)) == [
+        ("reminders.0", "reminder_invalid"),
+        ("reminders.1", "reminder_in_past"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "at", [datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 12, 31, 23, 59, tzinfo=UTC)]
+)
+def test_an_absolute_reminder_on_the_first_or_last_day_taken_is_in_range(at: datetime) -> None:
+    task = make()
+    changes = TaskChanges(reminders=(Reminder(at=at),))
+    if at < NOW:
+        assert problems(lambda: task.apply(changes, NOW)) == [("reminders.0", "reminder_in_past")]
+    else:
+        assert task.apply(changes, NOW) == {"reminders": (Reminder(at=at),)}
+
+
+# --- what a task keeps -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("priority", list(Priority))
+def test_a_new_task_keeps_its_priority(priority: Priority) -> None:
+    assert make(priority=priority).priority is priority
+
+
+def test_a_priority_change_is_saved_and_reported() -> None:
+    task = make(priority=Priority.LOW)
+    assert task.apply(TaskChanges(priority=Priority.URGENT), LATER) == {"priority": Priority.URGENT}
+    assert task.priority is Priority.URGENT
+    assert task.apply(TaskChanges(priority=Priority.URGENT), LATER) == {}
+
+
+def test_priorities_rank_from_none_to_urgent() -> None:
+    ranks = [p.rank for p in Priority]
+    assert ranks == [0, 1, 2, 3, 4]
+    assert [Priority.from_rank(r) for r in ranks] == list(Priority)
+
+
+# --- series ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        TaskChanges(title="Rewrite report"),
+        TaskChanges(due_date=date(2026, 2, 1)),
+        TaskChanges(priority=Priority.HIGH),
+        TaskChanges(recurrence_rule=None),
+        TaskChanges(recurrence_anchor=RecurrenceAnchor.COMPLETION),
+    ],
+)
+def test_a_plain_edit_does_not_give_a_one_off_task_a_series(changes: TaskChanges) -> None:
+    task = make(due=Due(date(2026, 1, 20), time(9, 0)))
+    task.apply(changes, LATER)
+    assert task.recurrence is None
+    assert task.series_id is None
+
+
+def test_a_task_given_a_rule_later_starts_its_own_series() -> None:
+    task = make(due=Due(date(2026, 1, 20), time(9, 0)))
+    task.apply(TaskChanges(recurrence_rule="FREQ=DAILY"), LATER)
+    assert task.series_id == "t1"
+
+
+def test_a_new_rule_on_a_task_of_a_series_keeps_the_series() -> None:
+    task = make(due=Due(date(2026, 1, 20), time(9, 0)), recurrence_rule="FREQ=DAILY")
+    task.series_id = "first"
+    task.apply(TaskChanges(recurrence_rule="FREQ=WEEKLY"), LATER)
+    assert task.series_id == "first"
+
+
+def test_a_one_off_task_has_no_series() -> None:
+    task = make(due=Due(date(2026, 1, 20), time(9, 0)))
+    assert task.series_id is None
+    assert task.occurrence == 1
