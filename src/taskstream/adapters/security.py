@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,15 +41,24 @@ class Argon2PasswordHasher:
 
 
 class JwtTokens:
-    """Issues and checks access tokens: the algorithm is pinned, iss/aud/exp are required."""
+    """Issues and checks access tokens: the algorithm is pinned, iss/aud/exp are required.
+
+    A client sends the same token with every request until it expires: a token that passed
+    the full check is remembered with its validity window, and later checks of it only
+    compare the time (tokens carry no state a server could revoke before `exp`).
+    """
 
     ALGORITHM = "HS256"
+    REMEMBERED = 4096
+    """Tokens remembered at most; the memory is emptied when it is full."""
 
     def __init__(self, secret: str, issuer: str, audience: str, lifetime: timedelta) -> None:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
         self.lifetime = lifetime
+        self._checked: dict[str, tuple[Principal, float, float]] = {}
+        """token -> (principal, valid from, valid until) in POSIX seconds."""
 
     def issue(self, principal: Principal, now: datetime, token_id: str) -> str:
         claims: dict[str, Any] = {
@@ -64,6 +74,9 @@ class JwtTokens:
         return jwt.encode(claims, self._secret, algorithm=self.ALGORITHM)
 
     def check(self, token: str) -> Principal:
+        known = self._checked.get(token)
+        if known is not None and known[1] <= time.time() < known[2]:
+            return known[0]
         try:
             claims = jwt.decode(
                 token,
@@ -79,4 +92,9 @@ class JwtTokens:
             ) from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("This access token is not valid.", code="token_invalid") from exc
-        return Principal(str(claims["sub"]), str(claims.get("tz", "UTC")))
+        principal = Principal(str(claims["sub"]), str(claims.get("tz", "UTC")))
+        if len(self._checked) >= self.REMEMBERED:
+            self._checked.clear()
+        valid_from = max(float(claims["iat"]), float(claims.get("nbf", claims["iat"])))
+        self._checked[token] = (principal, valid_from, float(claims["exp"]))
+        return principal
