@@ -106,6 +106,9 @@ async def test_the_tools_are_listed_and_called_over_http(api: str) -> None:
         add = next(tool for tool in listed.tools if tool.name == "add_task")
         assert "title" in add.input_schema["properties"]
         assert add.output_schema is not None
+        delete = next(tool for tool in listed.tools if tool.name == "delete_task")
+        assert delete.annotations is not None
+        assert delete.annotations.destructive_hint is True
 
         task = await _call(
             client,

@@ -23,6 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 from starlette.applications import Starlette
 
@@ -67,10 +68,17 @@ def _tool(spec: ToolSpec, tools: Tools, caller: Caller) -> Tool:
         except DomainError as exc:
             raise ToolError(_described(exc)) from exc
 
+    reads = spec.name in {"list_tasks", "search_tasks"}
     return Tool(
         fn=run,
         name=spec.name,
         description=spec.description,
+        annotations=ToolAnnotations(
+            read_only_hint=reads,
+            destructive_hint=spec.name == "delete_task",
+            idempotent_hint=reads or spec.name in {"complete_task", "reopen_task"},
+            open_world_hint=False,
+        ),
         parameters=_schema(spec.arguments),
         fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=spec.result),
         is_async=True,
