@@ -270,6 +270,11 @@ def _auth_service(
         refresh_lifetime=timedelta(days=settings.refresh_token_days),
         per_account=SlidingWindowLimiter(clock, settings.login_attempts_per_account, window),
         per_address=SlidingWindowLimiter(clock, settings.login_attempts_per_address, window),
+        signups=SlidingWindowLimiter(
+            clock,
+            settings.signups_per_address,
+            timedelta(seconds=settings.signup_window_seconds),
+        ),
     )
 
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_address: int = Field(default=50, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
+    signups_per_address: int = Field(default=50, ge=1)
+    signup_window_seconds: int = Field(default=600, ge=1)
 
     default_timezone: str = "UTC"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -141,6 +143,8 @@ class Settings(BaseSettings):
         path = self.data_dir / "jwt-secret"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)  # what is kept here is private, whatever the umask
             path.touch(mode=0o600)
+            path.chmod(0o600)
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()

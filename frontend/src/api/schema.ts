@@ -82,7 +82,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Signup */
+        /**
+         * Signup
+         * @description Create an account. A taken e-mail address is a 409 `email_taken`: people need to
+         *     know to log in instead; sign-ups are limited per address (429), so the answer cannot
+         *     be used to list accounts at speed.
+         */
         post: operations["auth-signup"];
         delete?: never;
         options?: never;
@@ -1250,6 +1255,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NoReturn
 
 from taskstream.app.ports import (
     Clock,
@@ -19,7 +22,7 @@ from taskstream.app.ports import (
 )
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.domain.errors import EmailTaken, Problems, Unauthorized, ValidationFailed
-from taskstream.domain.tasks import zone
+from taskstream.domain.tasks import NUL, zone
 from taskstream.domain.users import User, check_password, clean_email
 
 
@@ -33,6 +36,23 @@ class TokenPair:
 _BAD_LOGIN = "The e-mail address or the password is wrong."
 
 
+class KnownClients:
+    """The client addresses each account has logged in from lately (bounded, in memory)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._max = max_entries
+
+    def knows(self, email: str, address: str) -> bool:
+        return (email, address) in self._seen
+
+    def remember(self, email: str, address: str) -> None:
+        self._seen[(email, address)] = None
+        self._seen.move_to_end((email, address))
+        while len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+
+
 @dataclass(slots=True)
 class AuthService:
     writer: UnitOfWorkFactory
@@ -43,10 +63,24 @@ class AuthService:
     tokens: TokenIssuer
     refresh_lifetime: timedelta
     per_account: SlidingWindowLimiter
+    """Failed log-ins per account, from clients not known to it."""
     per_address: SlidingWindowLimiter
+    """Failed log-ins per client address."""
+    signups: SlidingWindowLimiter
+    """Sign-ups per client address."""
+    known_clients: KnownClients = field(default_factory=lambda: KnownClients())
     _dummy_hash: str | None = None
+    _signup_hashing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
-    async def sign_up(self, email: str, password: str, timezone: str = "UTC") -> User:
+    async def sign_up(
+        self, email: str, password: str, timezone: str = "UTC", address: str | None = None
+    ) -> User:
+        """A new account. Sign-ups are limited per address (`address`, when it comes from
+        a client) and hash one at a time, so a wave of them cannot starve log-ins of the
+        hashing pool. A taken e-mail address is said so (EmailTaken): people need to know
+        to log in instead, and the per-address limit keeps that from listing accounts."""
+        if address is not None:
+            self.signups.hit(address, "sign-ups from your address")
         problems = Problems()
         email = clean_email(email, problems)
         check_password(password, problems)
@@ -58,7 +92,7 @@ class AuthService:
         user = User(
             id=self.new_id(),
             email=email,
-            password_hash=await self.hasher.hash(password),
+            password_hash=await self._hash_for_signup(password),
             timezone=timezone,
             created_at=self.clock.now(),
         )
@@ -70,23 +104,43 @@ class AuthService:
         return user
 
     async def log_in(self, email: str, password: str, address: str) -> TokenPair:
+        """Tokens for the right password. Only failures count, per address and per
+        account; a client that has logged in to the account before (a known address) is
+        not held back by the account's count, so a stranger's guesses cannot lock the
+        owner out (OWASP's advice), while the guesser is."""
         email = email.strip().lower()
-        self.per_address.hit(address, "log-in attempts from your address")
-        self.per_account.hit(email, "log-in attempts for this account")
-        async with self.reader() as uow:
-            user = await uow.users.by_email(email)
+        known = self.known_clients.knows(email, address)
+        self.per_address.check(address, "failed log-ins from your address")
+        if not known:
+            self.per_account.check(email, "failed log-ins for this account")
+        user = None
+        if NUL not in email:  # no account has one; SQL cannot even compare it
+            async with self.reader() as uow:
+                user = await uow.users.by_email(email)
         if user is None:
             # Spend the same time as a real check, so timing does not reveal accounts.
             if self._dummy_hash is None:
                 self._dummy_hash = await self.hasher.hash(secrets.token_urlsafe(16))
             await self.hasher.verify(self._dummy_hash, password)
-            raise Unauthorized(_BAD_LOGIN, code="bad_credentials")
-        if not await self.hasher.verify(user.password_hash, password):
-            raise Unauthorized(_BAD_LOGIN, code="bad_credentials")
+            self._failed(email, address, known)
+        elif not await self.hasher.verify(user.password_hash, password):
+            self._failed(email, address, known)
+        assert user is not None
         async with self.writer() as uow:
             pair = await self._issue(uow, user, family=self.new_id())
             await uow.commit()
+        self.known_clients.remember(email, address)
         return pair
+
+    def _failed(self, email: str, address: str, known: bool) -> NoReturn:
+        self.per_address.hit(address, "failed log-ins from your address")
+        if not known:
+            self.per_account.hit(email, "failed log-ins for this account")
+        raise Unauthorized(_BAD_LOGIN, code="bad_credentials")
+
+    async def _hash_for_signup(self, password: str) -> str:
+        async with self._signup_hashing:
+            return await self.hasher.hash(password)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Trade a refresh token for a new pair; a reused (stolen) one ends its session."""

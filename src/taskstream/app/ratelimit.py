@@ -22,6 +22,18 @@ class SlidingWindowLimiter:
         self._max_keys = max_keys
         self._hits: dict[str, deque[float]] = {}
 
+    def check(self, key: str, what: str) -> None:
+        """Raise RateLimited if `key`'s window is full; count nothing."""
+        hits = self._hits.get(key)
+        if not hits:
+            return
+        now = self._clock.now().timestamp()
+        while hits and hits[0] <= now - self._window:
+            hits.popleft()
+        if len(hits) >= self._limit:
+            retry = max(1, math.ceil(hits[0] + self._window - now))
+            raise RateLimited(f"Too many {what}; try again in {retry} seconds.", retry)
+
     def hit(self, key: str, what: str) -> None:
         """Count one hit for `key`, or raise RateLimited if the window is full."""
         now = self._clock.now().timestamp()

@@ -114,9 +114,15 @@ class Reminder:
 # --- validation of single fields -------------------------------------------------------
 
 
+NUL: Final = "\x00"
+_NUL_MESSAGE: Final = "Text may not contain NUL characters (U+0000)."
+
+
 def clean_title(value: str, problems: Problems) -> str:
     title = value.strip()
-    if not title:
+    if NUL in title:
+        problems.add("title", "nul_character", _NUL_MESSAGE)
+    elif not title:
         problems.add("title", "title_blank", "A title is required.")
     elif len(title) > TITLE_MAX:
         problems.add("title", "title_too_long", f"A title has at most {TITLE_MAX} characters.")
@@ -124,7 +130,9 @@ def clean_title(value: str, problems: Problems) -> str:
 
 
 def clean_description(value: str, problems: Problems) -> str:
-    if len(value) > DESCRIPTION_MAX:
+    if NUL in value:
+        problems.add("description", "nul_character", _NUL_MESSAGE)
+    elif len(value) > DESCRIPTION_MAX:
         problems.add(
             "description",
             "description_too_long",
@@ -140,7 +148,9 @@ def normal_tag(value: str) -> str:
 
 def clean_tag(value: str, problems: Problems, field_name: str = "tags") -> str:
     tag = normal_tag(value)
-    if not 1 <= len(tag) <= TAG_MAX:
+    if NUL in tag:
+        problems.add(field_name, "nul_character", _NUL_MESSAGE)
+    elif not 1 <= len(tag) <= TAG_MAX:
         problems.add(field_name, "tag_length", f"A tag has 1 to {TAG_MAX} characters.")
     elif any(ch.isspace() or ch == "," for ch in tag):
         problems.add(field_name, "tag_invalid", f"Tag '{tag}' may not contain spaces or commas.")

@@ -46,7 +46,7 @@ def up(
     settings = Settings()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    console.print(f"taskstream on http://{host}:{port} (API docs: /api/v1/docs)")
+    console.print(f"taskstream on http://{host}:{port} (OpenAPI: /api/v1/openapi.json)")
     serve(create_app(build(settings)), host, port)
 
 
@@ -77,6 +77,11 @@ def serve(
     settings = Settings()
     if settings.dapr_http_port is None:
         _fail("Set TASKSTREAM_DAPR_HTTP_PORT to the HTTP port of this service's Dapr sidecar.")
+    if settings.app_api_token is None:
+        _fail(
+            "Set TASKSTREAM_APP_API_TOKEN (the sidecar's APP_API_TOKEN): without it anyone "
+            "could call the routes only the sidecar may call."
+        )
     settings = _with_secrets(settings, needs_database=service.value in SQL_SERVICES)
     host = settings.host if host is None else host
     port = settings.port if port is None else port

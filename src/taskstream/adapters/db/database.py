@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,23 @@ from taskstream.adapters.db.search import register_sqlite_functions
 _MIGRATIONS = "taskstream.adapters.db:migrations"
 
 
+def private_dir(path: Path) -> None:
+    """Create `path` (and its parents) if it is missing, so that only its owner may enter
+    it (0700) whatever the umask; a directory that exists is left as it is."""
+    if not path.exists():
+        path.mkdir(parents=True)
+        path.chmod(0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty if it is missing, in a private directory; only its owner may
+    read or write it (0600), whatever the umask. SQLite gives its -wal and -shm files the
+    permissions of the database file."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+
+
 class Database:
     """One engine and the units of work over it.
 
@@ -39,7 +57,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                private_file(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 30}
         else:
             # No ping before each checkout (a round trip per transaction): a connection the

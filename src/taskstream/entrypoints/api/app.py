@@ -18,7 +18,12 @@ from taskstream import __version__
 from taskstream.bootstrap import Container
 from taskstream.entrypoints.api import activity, auth, chat, dapr, tasks, tokens, webhooks, ws
 from taskstream.entrypoints.api.deps import principal_of
-from taskstream.entrypoints.api.errors import BodyLimitMiddleware, install_error_handlers, problem
+from taskstream.entrypoints.api.errors import (
+    BodyLimitMiddleware,
+    HardeningMiddleware,
+    install_error_handlers,
+    problem,
+)
 from taskstream.entrypoints.mcp import MCP_PATH, METADATA_PATH, http_app
 from taskstream.settings import Settings
 
@@ -64,12 +69,13 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # Swagger UI would load its code from a CDN; the document is enough
         redoc_url=None,
     )
     app.state.container = container
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(HardeningMiddleware, no_store_prefix=f"{API_PREFIX}/auth/")
 
     v1 = APIRouter(prefix=API_PREFIX)
     for service, routers in ROUTERS.items():

@@ -26,10 +26,14 @@ _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     "/auth/signup",
     name="signup",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": Problem}, 422: {"model": Problem}},
+    responses={409: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
 )
-async def sign_up(body: SignUp, container: ContainerDep) -> UserPublic:
-    user = await container.auth.sign_up(body.email, body.password, body.timezone)
+async def sign_up(body: SignUp, request: Request, container: ContainerDep) -> UserPublic:
+    """Create an account. A taken e-mail address is a 409 `email_taken`: people need to
+    know to log in instead; sign-ups are limited per address (429), so the answer cannot
+    be used to list accounts at speed."""
+    address = request.client.host if request.client else "unknown"
+    user = await container.auth.sign_up(body.email, body.password, body.timezone, address)
     return UserPublic.of(user)
 
 

@@ -36,7 +36,7 @@ async def _from_sidecar(
     dapr_api_token: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> DaprRuntime:
     expected = container.settings.app_api_token
-    if expected is not None and not hmac.compare_digest(
+    if expected is None or not hmac.compare_digest(
         (dapr_api_token or "").encode(), expected.get_secret_value().encode()
     ):
         raise Unauthorized("Only the Dapr sidecar may call this.", code="not_the_sidecar")

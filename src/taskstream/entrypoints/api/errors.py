@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -158,3 +159,56 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+_SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_NO_STORE: tuple[bytes, bytes] = (b"cache-control", b"no-store")
+_NUL_IN_URL = re.compile(rb"%00|\x00")
+
+
+class HardeningMiddleware:
+    """Basic security headers on every response, `Cache-Control: no-store` on the auth
+    routes (they answer with tokens), and a 422 for a NUL character anywhere in the URL
+    (PostgreSQL cannot store or even compare one)."""
+
+    def __init__(self, app: ASGIApp, no_store_prefix: str) -> None:
+        self.app = app
+        self.no_store_prefix = no_store_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        raw = scope.get("raw_path") or path.encode()
+        if "\x00" in path or _NUL_IN_URL.search(raw) or _NUL_IN_URL.search(scope["query_string"]):
+            response = problem(
+                422,
+                "nul_character",
+                "The URL contains a NUL character (%00), which no value may hold.",
+                instance=path.replace("\x00", ""),
+            )
+            await response(scope, receive, self._wrap(send, path))
+            return
+        await self.app(scope, receive, self._wrap(send, path))
+
+    def _wrap(self, send: Send, path: str) -> Send:
+        extra = [*_SECURITY_HEADERS]
+        if path.startswith(self.no_store_prefix):
+            extra.append(_NO_STORE)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((name, value) for name, value in extra if name not in names),
+                ]
+            await send(message)
+
+        return sending
