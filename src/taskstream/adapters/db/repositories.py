@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -232,11 +233,11 @@ class SqlTaskRepository:
         return result.first() is not None
 
     async def find(self, owner_id: str, query: TaskQuery, now: datetime) -> Page:
-        keys = _sort_keys(query)
+        keys, labelled, order_by = _ordering(query.sort, query.order)
         stmt = (
-            select(*_READ_COLUMNS, *(expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)))
+            select(*_READ_COLUMNS, *labelled)
             .where(tasks.c.owner_id == owner_id, *self._filters(owner_id, query, now))
-            .order_by(*(expr.desc() if desc else expr.asc() for expr, desc in keys))
+            .order_by(*order_by)
             .limit(query.limit + 1)
         )
         if query.after is not None:
@@ -342,11 +343,27 @@ class SqlTaskRepository:
 # --- keyset pagination -------------------------------------------------------------------
 
 
-def _sort_keys(query: TaskQuery) -> list[tuple[ColumnElement[Any], bool]]:
+_SortKeys = list[tuple[ColumnElement[Any], bool]]
+
+
+@functools.cache
+def _ordering(
+    sort: SortKey, order: Order
+) -> tuple[_SortKeys, list[ColumnElement[Any]], list[ColumnElement[Any]]]:
+    """The sort keys of a listing, their labelled columns (k0, k1, ...) and its ORDER BY,
+    built once per sort and order: SQL expressions are immutable, so pages share them."""
+    keys = _sort_keys(sort, order is Order.DESC)
+    labelled: list[ColumnElement[Any]] = [expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)]
+    order_by: list[ColumnElement[Any]] = [
+        expr.desc() if desc else expr.asc() for expr, desc in keys
+    ]
+    return keys, labelled, order_by
+
+
+def _sort_keys(sort: SortKey, desc: bool) -> _SortKeys:
     """(expression, descending) pairs; the last one, the row's seq, makes the order total."""
-    desc = query.order is Order.DESC
-    keys: list[tuple[ColumnElement[Any], bool]]
-    match query.sort:
+    keys: _SortKeys
+    match sort:
         case SortKey.DUE:
             # Tasks without a due date come last in either direction.
             no_due = case((tasks.c.due_at.is_(None), 1), else_=0)
