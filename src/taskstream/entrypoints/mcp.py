@@ -33,8 +33,6 @@ from taskstream.chat.tools import SPECS, Tools, ToolSpec
 from taskstream.domain.errors import DomainError, Unauthorized, ValidationFailed
 from taskstream.settings import Settings
 
-MCP_PATH = "/mcp"
-METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
 _CLIENT_ID = "taskstream"
 _INSTRUCTIONS = (
     "Manage the user's tasks: add, list, search, update, complete, reopen and delete them, "
@@ -154,12 +152,12 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 def http_app(
-    tools: Tools, settings: Settings, principal_of: Callable[[str], Any]
+    tools: Tools, settings: Settings, principal_of: Callable[[str], Any], path: str
 ) -> tuple[MCPServer, Starlette]:
-    """The MCP server over streamable HTTP, and its ASGI app (routes `/mcp` and the
+    """The MCP server over streamable HTTP, and its ASGI app (routes `path` and its
     protected-resource metadata). The host's lifespan must run `session_manager.run()`."""
     base = settings.public_base_url()
-    resource = base + MCP_PATH
+    resource = base + path
     auth = AuthSettings(
         issuer_url=base,
         resource_server_url=resource,
@@ -173,7 +171,7 @@ def http_app(
     hosts = allowed_hosts(settings)
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
     app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
+        streamable_http_path=path,
         stateless_http=True,
         json_response=True,
         transport_security=TransportSecuritySettings(

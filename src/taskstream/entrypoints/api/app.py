@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,10 +10,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
-from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
@@ -24,10 +24,11 @@ from taskstream.entrypoints.api.errors import (
     install_error_handlers,
     problem,
 )
-from taskstream.entrypoints.mcp import MCP_PATH, METADATA_PATH, http_app
 from taskstream.settings import Settings
 
 API_PREFIX = "/api/v1"
+MCP_PATH = "/mcp"
+METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
 
 ROUTERS: dict[str, list[APIRouter]] = {
     "api": [auth.router, auth.users, tasks.router, tasks.tags, chat.router, tokens.router],
@@ -46,7 +47,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     """The HTTP app of the services of `container` (all of them, in the embedded shape);
     on start-up it applies migrations when `migrate` is set."""
 
-    mcp = _mcp(container) if "api" in container.roles else None
+    mcp = LazyMcp(container) if "api" in container.roles else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +58,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
             if mcp is None:
                 yield
             else:
-                async with mcp[0].session_manager.run():  # the MCP app's own lifespan
+                async with mcp.running():
                     yield
         finally:
             await container.stop()
@@ -87,7 +88,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     if mcp is not None:
         # The MCP app routes these two paths itself, behind its bearer-token middleware.
         for path in (MCP_PATH, METADATA_PATH):
-            app.router.routes.append(Route(path, endpoint=mcp[1]))
+            app.router.routes.append(Route(path, endpoint=mcp))
     if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
         # Last, so that every route above wins: the static export of the web app.
         app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
@@ -96,11 +97,57 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     return app
 
 
-def _mcp(container: Container) -> tuple[MCPServer, Starlette]:
-    async def principal(token: str) -> object:
-        return await principal_of(container, token)
+class LazyMcp:
+    """The MCP app at /mcp, built on its first request: the SDK's imports would add about
+    a second of CPU to every start-up of every `api` process.
 
-    return http_app(container.tools, container.settings, principal)
+    The host's lifespan runs it (`running`): a task of the lifespan builds the app when
+    first asked and runs its session manager until the app stops."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._asked = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._ready: asyncio.Future[ASGIApp] | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self._ready = asyncio.get_running_loop().create_future()
+        runner = asyncio.create_task(self._run(self._ready), name="mcp")
+        try:
+            yield
+        finally:
+            self._stopping.set()
+            self._asked.set()
+            await runner
+
+    async def _run(self, ready: asyncio.Future[ASGIApp]) -> None:
+        await self._asked.wait()
+        if self._stopping.is_set():
+            return
+        from taskstream.entrypoints.mcp import http_app
+
+        container = self._container
+
+        async def principal(token: str) -> object:
+            return await principal_of(container, token)
+
+        try:
+            server, app = http_app(container.tools, container.settings, principal, MCP_PATH)
+            async with server.session_manager.run():  # the MCP app's own lifespan
+                ready.set_result(app)
+                await self._stopping.wait()
+        except Exception as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._ready is None:
+            raise RuntimeError("the app's lifespan must run before /mcp serves")
+        self._asked.set()
+        app = await asyncio.shield(self._ready)
+        await app(scope, receive, send)
 
 
 def openapi_document() -> dict[str, Any]:
