@@ -30,11 +30,12 @@ from taskstream.app.services.reminders import (
     bookkeeping_key,
     job_name,
 )
-from taskstream.domain.tasks import Due, NewTask, Reminder, Status, Task, create_task
+from taskstream.domain.tasks import Due, Reminder, Status, Task
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SOON = NOW + timedelta(hours=1)
 LATER = NOW + timedelta(days=1)
+_HOUR = timedelta(hours=1)
 TASK_ID = "task-1"
 USER_ID = "user-1"
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -144,12 +145,17 @@ def world(database: Database) -> World:
 
 
 def a_task(*reminders: Reminder, due: Due | None = None, title: str = "Call Bob") -> Task:
-    return create_task(
-        NewTask(title=title, due=due, reminders=reminders),
-        task_id=TASK_ID,
+    """A task as the api stored it (its rules are tested with the domain, not here)."""
+    made = NOW - timedelta(days=1)
+    return Task(
+        id=TASK_ID,
         owner_id=USER_ID,
-        default_timezone="UTC",
-        now=NOW - timedelta(days=1),
+        title=title,
+        timezone="UTC",
+        created_at=made,
+        updated_at=made,
+        due=due,
+        reminders=reminders,
     )
 
 
@@ -493,6 +499,21 @@ async def test_the_same_event_twice_changes_nothing_more(world: World) -> None:
     assert (await world.jobs(SOON))[SOON] is not None
 
 
+async def test_the_same_event_again_schedules_a_job_a_crash_left_out(world: World) -> None:
+    """The bookkeeping is written before the scheduler is told: a crash in between leaves
+    a booked job unscheduled, and the redelivered event schedules it."""
+    task = a_task(Reminder(at=SOON))
+    event = fact(EventType.TASK_CREATED, task, 1)
+    await world.service.reconcile(event)
+    name = job_name(TASK_ID, iso(SOON))
+    await world.scheduler.cancel(name)  # as if the crash came before the scheduler call
+
+    await world.service.reconcile(event)
+
+    assert (await world.jobs(SOON))[SOON] is not None
+    assert (await world.booked() or {})["jobs"] == [name]
+
+
 async def test_bookkeeping_written_without_a_record_of_fired_jobs_is_read(world: World) -> None:
     key = bookkeeping_key(TASK_ID)
     name = job_name(TASK_ID, iso(SOON))
@@ -661,6 +682,30 @@ async def test_the_same_job_fired_again_before_it_was_forgotten_has_the_same_id(
     assert first.id == second.id
 
 
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        {"version": 1},  # bookkeeping written before fired jobs were recorded
+        {"version": 1, "fired": [job_name(TASK_ID, iso(NOW - _HOUR))]},
+    ],
+)
+async def test_a_fired_job_joins_the_jobs_fired_before(
+    world: World, earlier: dict[str, Any]
+) -> None:
+    name = job_name(TASK_ID, iso(SOON))
+    key = bookkeeping_key(TASK_ID)
+    await world.state.store.set(key, {**earlier, "jobs": [name]}, first_write=True)
+
+    await world.service.fire(Job(name, SOON, {"task_id": TASK_ID, "user_id": USER_ID}))
+
+    assert len(world.heard) == 1
+    assert await world.booked() == {
+        "version": 1,
+        "jobs": [],
+        "fired": sorted([*earlier.get("fired", []), name]),
+    }
+
+
 async def test_a_job_without_title_or_trace_still_fires(world: World) -> None:
     name = job_name(TASK_ID, iso(SOON))
     key = bookkeeping_key(TASK_ID)
@@ -781,7 +826,6 @@ async def test_a_fired_job_that_cannot_be_forgotten_is_not_an_error(world: World
     assert (await world.booked() or {})["jobs"] == [job.name]
 
 
-_HOUR = timedelta(hours=1)
 _EVENTS = EventFactory("taskstream/reminders", new_id, SetClock(NOW))
 
 

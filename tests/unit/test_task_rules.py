@@ -166,3 +166,22 @@ def test_a_one_off_task_has_no_series() -> None:
     task = make(due=Due(date(2026, 1, 20), time(9, 0)))
     assert task.series_id is None
     assert task.occurrence == 1
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+def test_a_nul_character_is_refused_in_every_text_field() -> None:
+    draft = {"title": "a\x00b", "description": "c\x00", "tags": ["x\x00y", "fine"]}
+    assert problems(lambda: make(**draft)) == [
+        ("title", "nul_character"),
+        ("description", "nul_character"),
+        ("tags", "nul_character"),
+    ]
+    task = make()
+    changes = TaskChanges(title="\x00", description="\x00", tags=frozenset({"\x00"}))
+    assert problems(lambda: task.apply(changes, LATER)) == [
+        ("title", "nul_character"),
+        ("description", "nul_character"),
+        ("tags", "nul_character"),
+    ]

@@ -52,3 +52,9 @@ def test_a_password_has_from_min_to_max_characters() -> None:
     assert codes(long_) == [("password", "password_too_long")]
     assert str(PASSWORD_MIN) in short.problems[0].message
     assert str(PASSWORD_MAX) in long_.problems[0].message
+
+
+def test_an_email_with_a_nul_character_is_refused() -> None:
+    problems = Problems()
+    clean_email("ada\x00@example.com", problems)
+    assert codes(problems) == [("email", "email_invalid")]
