@@ -3,12 +3,13 @@
 #
 #   scripts/test.sh [PYTEST ARGS...]
 #
-# Makes sure Kafka and Dapr are built (cached), then runs ruff check, ruff format
-# --check, mypy src, the web app's checks and build (scripts/web.sh check), pytest
-# (unit, integration, e2e), the unit tests again under TZ=Asia/Tokyo and the browser
-# tests (scripts/web.sh browser), in this order, and stops at the first failure. Tests
-# reach the server through TASKSTREAM_TEST_POSTGRES_URL. The cluster is stopped at the
-# end, unless it was already running before or TASKSTREAM_KEEP_PG=1.
+# Makes sure Kafka, Dapr and the Kubernetes tools are built (cached), then runs ruff
+# check, ruff format --check, mypy src, the web app's checks and build (scripts/web.sh
+# check), pytest (unit, integration, e2e, chart), the unit tests again under
+# TZ=Asia/Tokyo and the browser tests (scripts/web.sh browser), in this order, and stops
+# at the first failure. Tests reach the server through TASKSTREAM_TEST_POSTGRES_URL. The
+# cluster is stopped at the end, unless it was already running before or
+# TASKSTREAM_KEEP_PG=1.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -47,6 +48,10 @@ export TASKSTREAM_TEST_POSTGRES_URL
 # run on a machine builds daprd and the scheduler (about 12 minutes), later runs
 # reuse the cache.
 run_step "Kafka and Dapr (cached after the first build)" bash "$TASKSTREAM_ROOT/scripts/toolchain.sh" all
+# The chart tests (tests/chart) use helm, kubeconform, actionlint, the schemas and a real
+# kube-apiserver with etcd, built from the Go module proxy the first time (about 25
+# minutes on 2 busy cores), cached afterwards.
+run_step "Kubernetes tools (cached after the first build)" bash "$TASKSTREAM_ROOT/scripts/k8s-toolchain.sh" all
 
 run_step "ruff check" .venv/bin/ruff check .
 run_step "ruff format --check" .venv/bin/ruff format --check .

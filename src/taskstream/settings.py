@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,6 +97,15 @@ class Settings(BaseSettings):
         default=Path("frontend/out"),
         description="The built web app (`scripts/web.sh build`), served at / by the api "
         "service; nothing is served there when the folder is missing.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as JSON objects with trace ids."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_port: int | None = Field(
+        default=None,
+        description="Serve the Prometheus metrics on this port apart from the public one; "
+        "empty: on /metrics of the service's own port.",
     )
 
     api_url: str = Field(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import DeadLetterStore, Drop, EventHandler
+from taskstream.observability import metrics, trace
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class InProcessEventBus:
 
     async def publish(self, event: CloudEvent) -> None:
         targets = [s for s in self._subscriptions.get(event.topic, ()) if event.type in s.types]
+        metrics.published(event.topic.value)
         if targets:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
@@ -95,17 +97,22 @@ class InProcessEventBus:
         Replaying the dead letter `letter` that fails again updates it instead of parking
         a second copy."""
         backoff = self._first_backoff
+        topic, name = event.topic.value, subscription.name
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await subscription.handler(event)
+                with trace.use(event.traceparent):
+                    await subscription.handler(event)
             except Drop as exc:
                 log.warning("%s dropped event %s: %s", subscription.name, event.id, exc)
+                metrics.consumed(topic, name, "dropped")
                 return True
             except Exception as exc:
+                metrics.consumed(topic, name, "failed")
                 if attempt == self._max_attempts:
                     log.exception("%s failed on event %s; parked", subscription.name, event.id)
                     if letter is None:
                         await self._dead_letters.park(subscription.name, event, repr(exc), attempt)
+                        metrics.dead_lettered(subscription.name)
                         self.dead += 1
                     else:
                         await self._dead_letters.failed_again(letter, repr(exc), attempt)
@@ -113,6 +120,7 @@ class InProcessEventBus:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
             else:
+                metrics.consumed(topic, name, "handled")
                 self.delivered += 1
                 return True
         return False  # pragma: no cover - the loop always returns

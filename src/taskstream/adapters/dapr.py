@@ -31,6 +31,7 @@ from taskstream.app.ports import (
     JobHandler,
     StateItem,
 )
+from taskstream.observability import metrics, trace
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class DaprEventBus:
         )
         if response.status_code != 204:
             raise _failed(response, f"publishing {event.id}")
+        metrics.published(event.topic.value)
 
     async def publish_all(self, events: list[CloudEvent]) -> set[str]:
         """One bulk publish per topic: Kafka keeps the entries of a partition in order. The
@@ -149,10 +151,12 @@ class DaprEventBus:
             log.warning("bulk publish to %s failed: %s", topic.value, exc)
             return {event.id for event in events}
         if response.status_code == 204:
+            metrics.published(topic.value, len(events))
             return set()
         log.warning("bulk publish to %s: %s", topic.value, response.text[:300])
-        failed = _failed_entries(response)
-        return failed or {event.id for event in events}
+        failed = _failed_entries(response) or {event.id for event in events}
+        metrics.published(topic.value, len({event.id for event in events} - failed))
+        return failed
 
     def subscribe(
         self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
@@ -190,17 +194,23 @@ class DaprEventBus:
         if topic in self._parking:
             subscription, store = self._parking[topic]
             await store.park(subscription, event, "retries spent (dead-letter topic)", 0)
+            metrics.dead_lettered(subscription)
             return "SUCCESS"
         targets = [(n, h) for n, types, h in self._handlers.get(topic, ()) if event.type in types]
         status: Status = "SUCCESS"
         for name, handler in targets:
             try:
-                await handler(event)
+                with trace.use(event.traceparent):
+                    await handler(event)
             except Drop as exc:
                 log.warning("%s dropped event %s: %s", name, event.id, exc)
+                metrics.consumed(topic, name, "dropped")
             except Exception:
                 log.exception("%s failed on event %s; Dapr will retry it", name, event.id)
+                metrics.consumed(topic, name, "failed")
                 status = "RETRY"
+            else:
+                metrics.consumed(topic, name, "handled")
         if status == "SUCCESS":
             self.delivered += 1
         return status
@@ -286,6 +296,7 @@ class DaprScheduler:
         early = (job.due_at - self._clock.now()).total_seconds()
         if early > 0:  # another machine's clock: never run a job before its moment
             await asyncio.sleep(min(early, 5.0))
+        metrics.reminder_late((self._clock.now() - job.due_at).total_seconds())
         await handler(job)
         self.fired += 1
 

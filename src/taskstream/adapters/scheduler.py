@@ -21,6 +21,7 @@ from sqlalchemy.sql.expression import Executable
 
 from taskstream.adapters.db.tables import jobs
 from taskstream.app.ports import Clock, Job, JobHandler
+from taskstream.observability import metrics
 
 if TYPE_CHECKING:
     from taskstream.adapters.db.database import Database
@@ -134,6 +135,8 @@ class InProcessScheduler:
             log.error("no handler for job %s; dropping it", row.name)
             await self._finish(row)
             return
+        if row.attempts == 0:  # lateness of the first run; retries wait on purpose
+            metrics.reminder_late((self._clock.now() - row.due_at).total_seconds())
         try:
             await handler(Job(row.name, row.due_at, row.payload))
         except Exception:

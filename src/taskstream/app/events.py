@@ -9,13 +9,13 @@ it, for a deletion) as `task_data` writes it; `task.updated` adds the changed fi
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from taskstream.domain.tasks import Task
+from taskstream.observability import trace
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,8 +64,9 @@ class MalformedEvent(ValueError):
 
 
 def new_traceparent() -> str:
-    """A fresh W3C trace context: version, trace id, span id, sampled."""
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    """The W3C trace context of a new event: a new span of the trace in progress (the
+    request or delivery that makes the event), or of a new trace when there is none."""
+    return trace.child_traceparent()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from taskstream.observability import logs, metrics
+from taskstream.settings import Settings
+
 # One set of server options, shared by `taskstream up` and the benchmarks' baseline.
 UVICORN_OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
@@ -40,18 +43,23 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging, with access tokens redacted from every line."""
+def log_config(*, json_lines: bool = False, level: str = "INFO") -> dict[str, Any]:
+    """uvicorn's logging and the app's, as text or JSON lines with trace ids, with access
+    tokens redacted from every line."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_tokens")
-    return config
+    return logs.configure(config, json_lines=json_lines, level=level)
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
     _return_large_buffers_to_the_system()
-    uvicorn.run(app, host=host, port=port, log_config=log_config(), **UVICORN_OPTIONS)
+    settings: Settings = app.state.container.settings
+    if settings.metrics_port is not None:
+        metrics.serve(host, settings.metrics_port)
+    config = log_config(json_lines=settings.log_format == "json", level=settings.log_level)
+    uvicorn.run(app, host=host, port=port, log_config=config, **UVICORN_OPTIONS)
 
 
 def _return_large_buffers_to_the_system() -> None:

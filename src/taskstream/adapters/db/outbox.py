@@ -15,6 +15,7 @@ from taskstream.adapters.bus import publish_in_turn
 from taskstream.adapters.db.tables import outbox
 from taskstream.app.events import CloudEvent, Topic
 from taskstream.app.ports import Clock, EventBus
+from taskstream.observability import metrics
 
 if TYPE_CHECKING:
     from taskstream.adapters.db.database import Database
@@ -77,6 +78,7 @@ class OutboxRelay:
         self._poll = poll
         self._keep_sent = keep_sent
         self.published = 0
+        self._backlog_counted: dict[Topic, float] = {}
 
     def stop(self) -> None:
         """Ask `run` to return after the round in progress (never mid-transaction)."""
@@ -133,6 +135,8 @@ class OutboxRelay:
         async with self._database.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         if not rows:
+            if topic is not None:
+                metrics.outbox_backlog(topic.value, 0)
             return 0, False
         events = [CloudEvent.from_dict(row.payload) for row in rows]
         if one_by_one:
@@ -152,7 +156,20 @@ class OutboxRelay:
         if sent:
             await self._mark_sent(sent)
             self.published += len(sent)
+        if topic is not None:
+            await self._measure_backlog(topic, len(rows) - len(sent), full=len(rows) == self._batch)
         return len(sent), bool(stopped)
+
+    async def _measure_backlog(self, topic: Topic, left: int, *, full: bool) -> None:
+        """Report the rows of `topic` still unsent: those of this round when it saw them all;
+        after a full batch, counted in the table (at most once a second)."""
+        if not full:
+            metrics.outbox_backlog(topic.value, left)
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._backlog_counted.get(topic, 0.0) >= 1.0:
+            self._backlog_counted[topic] = now
+            metrics.outbox_backlog(topic.value, await self.pending(topic))
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:
@@ -166,10 +183,10 @@ class OutboxRelay:
                 delete(outbox).where(outbox.c.sent_at < self._clock.now() - self._keep_sent)
             )
 
-    async def pending(self) -> int:
-        """How many rows wait to be published."""
+    async def pending(self, topic: Topic | None = None) -> int:
+        """How many rows (of `topic`, if given) wait to be published."""
+        query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        if topic is not None:
+            query = query.where(outbox.c.topic == topic.value)
         async with self._database.engine.connect() as conn:
-            count = await conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-            )
-            return int(count.scalar_one())
+            return int((await conn.execute(query)).scalar_one())

@@ -24,6 +24,7 @@ from taskstream.entrypoints.api.errors import (
     install_error_handlers,
     problem,
 )
+from taskstream.observability import http as observability
 from taskstream.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -77,6 +78,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(HardeningMiddleware, no_store_prefix=f"{API_PREFIX}/auth/")
+    observability.install(app, serve_metrics=container.settings.metrics_port is None)
 
     v1 = APIRouter(prefix=API_PREFIX)
     for service, routers in ROUTERS.items():
