@@ -13,10 +13,11 @@ export default defineConfig({
   testDir: "tests",
   outputDir: "test-results",
   workers: 1,
-  timeout: 90_000,
+  timeout: 180_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
-  grep: external ? /@gateway/ : undefined,
+  grep: external ? /@gateway/ : process.env.TASKSTREAM_WEB_BENCH ? /@bench/ : undefined,
+  grepInvert: process.env.TASKSTREAM_WEB_BENCH ? undefined : /@bench/,
   use: {
     baseURL: external ?? `http://127.0.0.1:${port}`,
     launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium" },

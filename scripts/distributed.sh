@@ -30,8 +30,9 @@
 #
 # SERVICE is api, recurring, reminders, notifier, audit or sync. Service i (1..6, in
 # that order) listens on APP_PORT_BASE+i, its sidecar on DAPR_HTTP_BASE+i (HTTP) and
-# DAPR_GRPC_BASE+i (gRPC). The gateway routes /api/v1/webhooks to notifier,
-# /api/v1/activity to audit, /api/v1/ws to sync and everything else to api.
+# DAPR_GRPC_BASE+i (gRPC). The gateway routes /api/v1/webhooks and /api/v1/notifications
+# to notifier, /api/v1/activity to audit, /api/v1/ws to sync and everything else (the web
+# app at / too) to api.
 #
 # Pid files, logs, the gateway's config and the secrets file (the Dapr secret store:
 # jwt-secret, database-url, state-connection-string, mode 600) live in the run
@@ -478,6 +479,8 @@ EOF
         location / { proxy_pass http://api; }
         location = /api/v1/webhooks { proxy_pass http://notifier; }
         location /api/v1/webhooks/ { proxy_pass http://notifier; }
+        location = /api/v1/notifications { proxy_pass http://notifier; }
+        location /api/v1/notifications/ { proxy_pass http://notifier; }
         location = /api/v1/activity { proxy_pass http://audit; }
         location /api/v1/activity/ { proxy_pass http://audit; }
         location = /api/v1/ws {

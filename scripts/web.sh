@@ -36,8 +36,9 @@ ensure_modules() {
     cp -- "$WEB/package-lock.json" "$stamp"
 }
 
+# The Python side (the OpenAPI document, the server of the browser tests), in step
+# with uv.lock.
 ensure_python() {
-    [[ -x "$TASKSTREAM_ROOT/.venv/bin/taskstream" ]] && return 0
     ensure_uv
     ensure_env
 }

@@ -49,8 +49,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** A wall-clock time `seconds` from now in Europe/Paris (the tests' zone), as inputs take it. */
-export function parisIn(seconds: number): { date: string; time: string; datetime: string } {
-  const moment = new Date(Date.now() + seconds * 1000);
+export function parisIn(seconds: number): { date: string; time: string; datetime: string; at: number } {
+  const moment = new Date(Math.floor((Date.now() + seconds * 1000) / 1000) * 1000);
   const parts = new Intl.DateTimeFormat("en-CA", {
     timeZone: "Europe/Paris",
     hourCycle: "h23",
@@ -64,5 +64,5 @@ export function parisIn(seconds: number): { date: string; time: string; datetime
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
   const date = `${get("year")}-${get("month")}-${get("day")}`;
   const time = `${get("hour")}:${get("minute")}`;
-  return { date, time, datetime: `${date}T${time}:${get("second")}` };
+  return { date, time, datetime: `${date}T${time}:${get("second")}`, at: moment.getTime() };
 }

@@ -21,6 +21,7 @@ from taskstream.adapters.db.activity import SqlActivityLog
 from taskstream.adapters.db.conversations import SqlConversationStore
 from taskstream.adapters.db.database import Database
 from taskstream.adapters.db.dead_letters import SqlDeadLetterStore
+from taskstream.adapters.db.inbox import SqlInbox
 from taskstream.adapters.db.outbox import OutboxRelay
 from taskstream.adapters.db.state import SqlStateStore
 from taskstream.adapters.notify import (
@@ -288,6 +289,7 @@ def _notifier(
         state=state,
         directory=SqlUserDirectory(database),
         webhooks=SqlWebhookStore(database),
+        inbox=SqlInbox(database),
         sender=HttpWebhookSender(settings.webhook_timeout_seconds, policy, resolver),
         mailer=SmtpMailer.from_settings(settings, clock),
         clock=clock,

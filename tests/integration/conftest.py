@@ -27,7 +27,7 @@ POSTGRES_URL = os.environ.get("TASKSTREAM_TEST_POSTGRES_URL")
 TEST_SECRET = "test-signing-secret-" + "x" * 64
 _TABLES = (
     "task_tags, tasks, refresh_tokens, users, outbox, dead_letters, jobs, state, activity, "
-    "webhooks, messages, conversations, access_tokens"
+    "webhooks, messages, conversations, access_tokens, notifications"
 )
 
 

@@ -28,6 +28,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from taskstream.adapters.db.inbox import SqlInbox
 from taskstream.adapters.notify import (
     HttpWebhookSender,
     SmtpMailer,
@@ -241,6 +242,7 @@ def _notifier(
         state=container.state,
         directory=SqlUserDirectory(container.database),
         webhooks=SqlWebhookStore(container.database),
+        inbox=SqlInbox(container.database),
         sender=HttpWebhookSender(5.0, policy, resolver),
         mailer=mailer,
         clock=container.clock,

@@ -24,6 +24,8 @@ export function Dialog({
     if (open && !dialog.open) {
       const opener = document.activeElement as HTMLElement | null;
       dialog.showModal();
+      // The native dialog focuses its first control (the close button): start in the form.
+      dialog.querySelector<HTMLElement>("[data-autofocus]")?.focus();
       return () => opener?.focus?.();
     }
     if (!open && dialog.open) dialog.close();

@@ -74,13 +74,13 @@ export function FilterBar({
               type="button"
               aria-pressed={filters.status === s}
               onClick={() => set({ status: s })}
-              className={`rounded-md px-2.5 py-1 text-sm font-medium capitalize ${
+              className={`rounded-md px-2.5 py-1 text-sm font-medium ${
                 filters.status === s
                   ? "bg-indigo-600 text-white"
                   : "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
               }`}
             >
-              {s}
+              {s === "open" ? "Open" : s === "done" ? "Done" : "All"}
             </button>
           ))}
         </div>

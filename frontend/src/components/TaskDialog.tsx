@@ -30,6 +30,8 @@ const BEFORE = [
   [10080, "1 week before"],
 ] as const;
 
+const inlineInput = inputClass.replace("block w-full", "inline-block w-auto");
+
 function repeatOf(rule: string | undefined): { repeat: Repeat; days: string[] } {
   if (!rule) return { repeat: "none", days: [] };
   if (rule === "FREQ=DAILY") return { repeat: "daily", days: [] };
@@ -181,7 +183,7 @@ function TaskForm({
         <input
           id={`${ids}-title`}
           name="title"
-          autoFocus
+          data-autofocus
           value={title}
           onChange={(e) => setTitle(e.target.value)}
           aria-invalid={!!errors.title}
@@ -270,7 +272,7 @@ function TaskForm({
               onChange={(e) =>
                 setReminders(reminders.map((r, i) => (i !== index ? r : e.target.value === "at" ? { kind: "at", at: "" } : { kind: "before", minutes: 15 })))
               }
-              className={`${inputClass} w-auto`}
+              className={inlineInput}
             >
               <option value="before">Before due</option>
               <option value="at">At a moment</option>
@@ -284,7 +286,7 @@ function TaskForm({
                   id={`${ids}-rmin-${index}`}
                   value={reminder.minutes}
                   onChange={(e) => setReminders(reminders.map((r, i) => (i === index ? { kind: "before", minutes: Number(e.target.value) } : r)))}
-                  className={`${inputClass} w-auto`}
+                  className={inlineInput}
                 >
                   {BEFORE.map(([minutes, label]) => (
                     <option key={minutes} value={minutes}>
@@ -305,7 +307,7 @@ function TaskForm({
                   step={1}
                   value={reminder.at}
                   onChange={(e) => setReminders(reminders.map((r, i) => (i === index ? { kind: "at", at: e.target.value } : r)))}
-                  className={`${inputClass} w-auto`}
+                  className={inlineInput}
                 />
               </>
             )}
@@ -334,8 +336,15 @@ function TaskForm({
       </fieldset>
 
       <div className="grid gap-4 sm:grid-cols-2">
-        <Field label="Repeat" id={`${ids}-repeat`} error={errors.recurrence}>
-          <select id={`${ids}-repeat`} value={repeat} onChange={(e) => setRepeat(e.target.value as Repeat)} aria-invalid={!!errors.recurrence} aria-describedby={describedBy("recurrence")} className={inputClass}>
+        <Field label="Repeat" id={`${ids}-repeat`} error={repeat === "custom" ? undefined : errors.recurrence}>
+          <select
+            id={`${ids}-repeat`}
+            value={repeat}
+            onChange={(e) => setRepeat(e.target.value as Repeat)}
+            aria-invalid={repeat !== "custom" && !!errors.recurrence}
+            aria-describedby={repeat === "custom" ? undefined : describedBy("recurrence")}
+            className={inputClass}
+          >
             <option value="none">Does not repeat</option>
             <option value="daily">Daily</option>
             <option value="weekdays">Every weekday</option>
@@ -382,8 +391,15 @@ function TaskForm({
         </fieldset>
       )}
       {repeat === "custom" && (
-        <Field label="Rule (RFC 5545 RRULE)" id={`${ids}-rule`} hint="For example FREQ=WEEKLY;INTERVAL=2;BYDAY=TU">
-          <input id={`${ids}-rule`} value={customRule} onChange={(e) => setCustomRule(e.target.value)} className={`${inputClass} font-mono`} />
+        <Field label="Rule (RFC 5545 RRULE)" id={`${ids}-rule`} error={errors.recurrence} hint="For example FREQ=WEEKLY;INTERVAL=2;BYDAY=TU">
+          <input
+            id={`${ids}-rule`}
+            value={customRule}
+            onChange={(e) => setCustomRule(e.target.value)}
+            aria-invalid={!!errors.recurrence}
+            aria-describedby={errors.recurrence ? `${ids}-rule-error` : undefined}
+            className={`${inputClass} font-mono`}
+          />
         </Field>
       )}
 

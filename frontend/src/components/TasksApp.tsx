@@ -7,6 +7,7 @@ import { DEFAULT_FILTERS, filtersToSearch, isFiltered, parseFilters, toQuery, ty
 import { useLive, type LiveEvent, type LiveState } from "@/lib/live";
 import { logOut, readTokens } from "@/lib/session";
 import { ActivityDialog } from "./ActivityDialog";
+import { Bell } from "./Bell";
 import { FilterBar } from "./FilterBar";
 import { Logo } from "./Logo";
 import { TaskDialog } from "./TaskDialog";
@@ -316,13 +317,14 @@ function Header({ user, live }: { user: User | null; live: LiveState }) {
         Skip to the tasks
       </a>
       <div className="mx-auto flex h-14 max-w-7xl items-center gap-3 px-3 sm:px-6">
-        <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
+        <Link href="/" aria-label="taskstream: all tasks" className="flex items-center gap-2 font-semibold tracking-tight">
           <Logo />
           <span className="hidden sm:inline">taskstream</span>
         </Link>
         <Connection state={live} />
         <div className="ml-auto flex items-center gap-1">
           <NotificationPermission />
+          <Bell />
           <ThemeToggle />
           <AccountMenu user={user} />
         </div>

@@ -24,30 +24,32 @@ export function relativeDue(task: Task, timeZone: string, now = new Date()): Due
   if (!task.due_at) return null;
   const due = new Date(task.due_at);
   const zone = task.timezone || timeZone;
-  const days = dayNumber(due, zone) - dayNumber(now, zone);
+  // An all-day task's due_at is the end of its day: count from its date instead.
+  const dueDay = task.due_date ? Math.round(Date.parse(`${task.due_date}T00:00:00Z`) / DAY) : dayNumber(due, zone);
+  const days = dueDay - dayNumber(now, zone);
   const time = task.due_time ? ` ${clock(due, zone)}` : "";
-  const exact = new Intl.DateTimeFormat("en-GB", {
-    timeZone: zone,
-    dateStyle: "full",
-    ...(task.due_time ? { timeStyle: "short" } : {}),
-  }).format(due);
+  const exact = task.due_time
+    ? new Intl.DateTimeFormat("en-GB", { timeZone: zone, dateStyle: "full", timeStyle: "short" }).format(due)
+    : new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", dateStyle: "full" }).format(new Date(dueDay * DAY));
   const overdue = task.status === "open" && task.overdue;
   if (overdue) {
     const late = -days;
     if (late >= 1) return { text: `${late} day${late === 1 ? "" : "s"} overdue`, overdue, soon: false, exact };
     return { text: `overdue since${time || " today"}`, overdue, soon: false, exact };
   }
+  const shown = task.due_time ? due : new Date(dueDay * DAY + 12 * 3_600_000);
+  const labelZone = task.due_time ? zone : "UTC";
   let text: string;
   if (days === 0) text = `today${time}`;
   else if (days === 1) text = `tomorrow${time}`;
   else if (days === -1) text = `yesterday${time}`;
   else if (days > 1 && days < 7)
-    text = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "long" }).format(due) + time;
+    text = new Intl.DateTimeFormat("en-GB", { timeZone: labelZone, weekday: "long" }).format(shown) + time;
   else if (days > 0 && days < 300)
-    text = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short" }).format(due) + time;
+    text = new Intl.DateTimeFormat("en-GB", { timeZone: labelZone, day: "numeric", month: "short" }).format(shown) + time;
   else
     text =
-      new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short", year: "numeric" }).format(due) +
+      new Intl.DateTimeFormat("en-GB", { timeZone: labelZone, day: "numeric", month: "short", year: "numeric" }).format(shown) +
       time;
   return { text, overdue: false, soon: days <= 1 && days >= 0, exact };
 }

@@ -243,3 +243,19 @@ access_tokens = Table(
     Column("revoked_at", UTCDateTime(), nullable=True),
     Index("ix_access_tokens_user_id", "user_id"),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("task_id", String(36), nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("data", JSON(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("read_at", UTCDateTime(), nullable=True),
+    Index("ix_notifications_user_created", "user_id", "created_at", "seq"),
+    Index("ix_notifications_user_read", "user_id", "read_at"),
+)

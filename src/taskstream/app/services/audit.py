@@ -7,15 +7,13 @@ the only way out is the history query, newest first, in keyset pages.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
+from taskstream.app.cursors import decode_keyset, encode_keyset
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.queries import cursor_moment, cursor_seq, read_cursor
 from taskstream.app.services import Handles
 from taskstream.domain.errors import ValidationFailed
 
@@ -119,16 +117,9 @@ _CURSOR_KIND: Final = "activity"
 
 
 def encode_cursor(after: tuple[datetime, int]) -> str:
-    moment, seq = after
-    raw = json.dumps([_CURSOR_KIND, moment.isoformat(), seq], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_keyset(_CURSOR_KIND, after)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """The keyset position in `cursor`; refused when it is not one `encode_cursor` made."""
-    payload = read_cursor(cursor)
-    if not isinstance(payload, list) or len(payload) != 3 or payload[0] != _CURSOR_KIND:
-        raise ValidationFailed.of(
-            "cursor", "cursor_invalid", "This cursor is not one this API gave out."
-        )
-    return cursor_moment(payload[1]), cursor_seq(payload[2])
+    return decode_keyset(_CURSOR_KIND, cursor)

@@ -2,7 +2,9 @@
 
 For each `reminder.due` it
 
-1. publishes a `notification` on `task-updates` (in-app: the sync service pushes it to the
+1. keeps the notification in the user's inbox (`app/inbox.py`; idempotent on the
+   notification's id), so a reminder that fired while no client was open is not lost;
+   then publishes a `notification` on `task-updates` (in-app: the sync service pushes it to the
    user's clients). Its event id is derived from the reminder (task id and remind-at), so
    however often this step runs for one reminder, consumers that dedupe on the event id
    show it once;
@@ -34,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.deliveries import Attempt, Channel, Delivery, DeliveryLog, DeliveryStatus
 from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.inbox import Inbox, InboxEntry, Notifications
 from taskstream.app.ports import (
     Clock,
     DeliveryFailed,
@@ -186,6 +189,7 @@ class NotifierService:
         state: StateStore,
         directory: UserDirectory,
         webhooks: WebhookStore,
+        inbox: Inbox,
         sender: WebhookSender,
         mailer: Mailer | None,
         clock: Clock,
@@ -209,6 +213,8 @@ class NotifierService:
         self._closed = False
         self.log = DeliveryLog(state)
         self.webhooks = WebhookRegistry(webhooks, self.log, clock, new_id, policy, resolver)
+        self._inbox = inbox
+        self.notifications = Notifications(inbox, clock)
         self.notified = 0
         self.duplicates = 0
 
@@ -241,6 +247,17 @@ class NotifierService:
             time=self._clock.now(),
             subject=reminder.task_id,
             traceparent=event.traceparent,
+        )
+        await self._inbox.add(
+            InboxEntry(
+                id=notification.id,
+                user_id=reminder.user_id,
+                kind="reminder",
+                task_id=reminder.task_id,
+                title=reminder.title,
+                data=notification.data,
+                created_at=notification.time,
+            )
         )
         await self._bus.publish(notification)
         contact = await self._directory.contact(reminder.user_id)

@@ -16,7 +16,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskstream import __version__
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api import activity, auth, chat, dapr, tasks, tokens, webhooks, ws
+from taskstream.entrypoints.api import (
+    activity,
+    auth,
+    chat,
+    dapr,
+    notifications,
+    tasks,
+    tokens,
+    webhooks,
+    ws,
+)
 from taskstream.entrypoints.api.deps import principal_of
 from taskstream.entrypoints.api.errors import (
     BodyLimitMiddleware,
@@ -34,7 +44,7 @@ METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"
 ROUTERS: dict[str, list[APIRouter]] = {
     "api": [auth.router, auth.users, tasks.router, tasks.tags, chat.router, tokens.router],
     "audit": [activity.router],
-    "notifier": [webhooks.router],
+    "notifier": [webhooks.router, notifications.router],
     "sync": [ws.router],
 }
 """The public routes of each service: in the embedded shape, all of them on one port."""
