@@ -8,6 +8,7 @@ import { useLive, type LiveEvent, type LiveState } from "@/lib/live";
 import { logOut, readTokens } from "@/lib/session";
 import { ActivityDialog } from "./ActivityDialog";
 import { Bell } from "./Bell";
+import { ChatPanel } from "./ChatPanel";
 import { FilterBar } from "./FilterBar";
 import { Logo } from "./Logo";
 import { TaskDialog } from "./TaskDialog";
@@ -64,6 +65,7 @@ function Workspace({ user, filters, onFilters }: { user: User | null; filters: F
   const [creating, setCreating] = useState(false);
   const [history, setHistory] = useState<Task | null>(null);
   const [hidden, setHidden] = useState<Set<string>>(new Set());
+  const [chatOpen, setChatOpen] = useState(false);
   const toasts = useToasts();
   const query = useMemo(() => toQuery(filters, timeZone), [filters, timeZone]);
   const generation = useRef(0);
@@ -274,7 +276,28 @@ function Workspace({ user, filters, onFilters }: { user: User | null; filters: F
             <kbd className="rounded border border-slate-300 px-1 dark:border-slate-600">/</kbd> search · times in {timeZone}
           </p>
         </div>
+        <aside
+          aria-label="Assistant panel"
+          className={
+            chatOpen
+              ? "fixed inset-0 z-40 flex bg-slate-950/40 p-2 pt-16 sm:p-6 sm:pt-20 lg:static lg:z-auto lg:block lg:w-96 lg:shrink-0 lg:bg-transparent lg:p-0"
+              : "hidden lg:block lg:w-96 lg:shrink-0"
+          }
+        >
+          <div className="h-full w-full lg:sticky lg:top-20 lg:h-[calc(100vh-6.5rem)]">
+            <ChatPanel onActed={soon} onClose={chatOpen ? () => setChatOpen(false) : undefined} />
+          </div>
+        </aside>
       </main>
+      {!chatOpen && (
+        <button
+          type="button"
+          onClick={() => setChatOpen(true)}
+          className="fixed bottom-4 right-4 z-30 inline-flex items-center gap-2 rounded-full bg-indigo-600 px-4 py-3 text-sm font-semibold text-white shadow-lg hover:bg-indigo-500 lg:hidden"
+        >
+          <span aria-hidden="true">✦</span> Assistant
+        </button>
+      )}
       <TaskDialog
         open={creating || !!editing}
         task={editing}

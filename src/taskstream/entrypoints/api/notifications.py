@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from taskstream.app.inbox import InboxEntry, Notifications
-from taskstream.app.services.notifier import NotifierService
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
 from taskstream.entrypoints.api.schemas import Problem
 
@@ -53,9 +52,7 @@ class MarkedRead(BaseModel):
 
 
 def _notifications(container: ContainerDep) -> Notifications:
-    service = container.service("notifier")
-    assert isinstance(service, NotifierService)
-    return service.notifications
+    return container.notifier.notifications
 
 
 NotificationsDep = Annotated[Notifications, Depends(_notifications)]
