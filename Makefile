@@ -11,7 +11,7 @@ VENV := .venv
 # Marks that .venv matches uv.lock; `make install` (or a newer lock) redoes it.
 SYNCED := $(VENV)/.taskstream-synced
 # Benchmark entry scripts, run in order by `make bench`: add new ones here.
-BENCHES := bench/api.py bench/events.py bench/scale.py bench/distributed.py bench/chat.py
+BENCHES := bench/api.py bench/events.py bench/scale.py bench/distributed.py bench/chat.py bench/web.py
 # Extra arguments for pytest (`make test`) or `taskstream up` (`make up`).
 ARGS :=
 # Mutation testing (`make mutation`): the modules whose mutants are run, one module at a

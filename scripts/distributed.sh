@@ -366,6 +366,7 @@ start_app() {
         TASKSTREAM_DAPR_API_TOKEN="$(generated DAPR_API_TOKEN)" \
         TASKSTREAM_APP_API_TOKEN="$(generated APP_API_TOKEN)" \
         TASKSTREAM_DATA_DIR="$RUN_DIR/apps/$svc" \
+        TASKSTREAM_WEB_DIR="$TASKSTREAM_ROOT/frontend/out" \
         TASKSTREAM_PUBLIC_URL="${TASKSTREAM_PUBLIC_URL:-http://127.0.0.1:$GATEWAY_PORT}" \
         "$TASKSTREAM_BIN" serve "$svc" --host 127.0.0.1 --port "$port"
     if ! wait_http "app $svc" "http://127.0.0.1:$port/healthz" "$RUN_DIR/app-$svc.log" \
@@ -636,6 +637,9 @@ cmd_up() {
         ensure_uv
         ensure_env
     fi
+    # The web app, served at / by the api service.
+    bash "$TASKSTREAM_ROOT/scripts/web.sh" build 9>&- ||
+        warn "the web app could not be built: the gateway serves the API without it"
     local svc missing=()
     for svc in "${SERVICES[@]}"; do
         app_pid "$svc" >/dev/null && sidecar_pid "$svc" >/dev/null || missing+=("$svc")

@@ -28,7 +28,7 @@ test("filter, search and sort live in the URL and survive a reload", async ({ pa
   await page.getByLabel("Sort by").selectOption("priority");
   await page.getByRole("button", { name: /Ascending/ }).click();
   await page.getByRole("button", { name: "Filters", exact: true }).click();
-  await page.getByLabel("Tag").selectOption("bills");
+  await page.getByLabel("Tag", { exact: true }).selectOption("bills");
   await expect(page).toHaveURL(/q=pay/);
   await expect(page).toHaveURL(/sort=priority/);
   await expect(page).toHaveURL(/order=desc/);

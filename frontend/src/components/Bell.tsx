@@ -107,9 +107,9 @@ export function Bell() {
                     onClick={() => void markRead(item)}
                     className={`flex w-full items-start gap-3 px-4 py-3 text-left text-sm hover:bg-slate-50 dark:hover:bg-slate-700/60 ${item.read_at ? "" : "bg-indigo-50/60 dark:bg-indigo-950/40"}`}
                   >
-                    <span aria-hidden="true" className="mt-0.5">
-                      ⏰
-                    </span>
+<svg viewBox="0 0 20 20" className="mt-0.5 h-4 w-4 shrink-0 text-indigo-600 dark:text-indigo-300" aria-hidden="true">
+                <path d="M10 2.5a5 5 0 015 5v3.5l1.5 2.5h-13L5 11V7.5a5 5 0 015-5zM8 16a2 2 0 004 0" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round" />
+              </svg>
                     <span className="min-w-0 flex-1">
                       <span className="block truncate font-medium">{item.title || "A reminder"}</span>
                       <span className="block text-xs text-slate-500 dark:text-slate-400">

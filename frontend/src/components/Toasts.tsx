@@ -55,7 +55,11 @@ export function ToastProvider({ children }: { children: React.ReactNode }) {
                   : "border-slate-200 bg-white text-slate-900 dark:border-slate-700 dark:bg-slate-800 dark:text-slate-100"
             }`}
           >
-            {toast.tone === "reminder" && <span aria-hidden="true">⏰</span>}
+            {toast.tone === "reminder" && (
+              <svg viewBox="0 0 20 20" className="mt-0.5 h-4 w-4 shrink-0 text-indigo-600 dark:text-indigo-300" aria-hidden="true">
+                <path d="M10 2.5a5 5 0 015 5v3.5l1.5 2.5h-13L5 11V7.5a5 5 0 015-5zM8 16a2 2 0 004 0" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round" />
+              </svg>
+            )}
             <div className="min-w-0 flex-1">
               <p className="font-medium">{toast.title}</p>
               {toast.body && <p className="mt-0.5 text-slate-600 dark:text-slate-300">{toast.body}</p>}
