@@ -347,6 +347,8 @@ main() {
             with_lock strimzi-crds install_strimzi_crds
             ;;
         server)
+            # The tests make the API server's service-account keys with openssl.
+            have openssl || apt_install openssl
             with_lock etcd install_etcd
             with_lock kube-apiserver install_kube_apiserver
             ;;

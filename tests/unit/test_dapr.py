@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from taskstream.adapters.dapr import DaprEventBus, Sidecar, dapr_job_name, dead_
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import Drop
 from taskstream.bootstrap import SERVICES, SUBSCRIBED, build
+from taskstream.observability import metrics, trace
 from taskstream.settings import Settings
 
 
@@ -123,3 +125,39 @@ def test_the_api_keeps_the_dead_letters_of_every_subscription(tmp_path: object) 
     }
     assert actual == {name: tuple(sorted(topics)) for name, topics in SUBSCRIBED.items()}
     assert set(SUBSCRIBED) | {"api"} == set(SERVICES)
+
+
+async def test_a_delivery_runs_in_its_events_trace_and_is_counted(bus: DaprEventBus) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traced = replace(_event(), traceparent=f"00-{trace_id}-00f067aa0ba902b7-01")
+    seen: list[str] = []
+
+    async def handler(event: CloudEvent) -> None:
+        context = trace.current()
+        assert context is not None
+        seen.append(context.trace_id)
+        # An event made while handling continues the trace of the one handled.
+        assert trace.parse(_event().traceparent) is not None
+        assert _event().traceparent.split("-")[1] == trace_id
+
+    async def failing(event: CloudEvent) -> None:
+        raise ConnectionError("the database went away")
+
+    def count(outcome: str, subscriber: str) -> float:
+        sample = metrics.REGISTRY.get_sample_value(
+            "taskstream_events_consumed_total",
+            {"topic": "task-events", "subscriber": subscriber, "outcome": outcome},
+        )
+        return sample or 0.0
+
+    types = frozenset({EventType.TASK_CREATED})
+    bus.subscribe("traced", Topic.TASK_EVENTS, types, handler)
+    bus.subscribe("failing", Topic.TASK_EVENTS, types, failing)
+    before = (count("handled", "traced"), count("failed", "failing"))
+    assert await bus.deliver("task-events", traced.to_json()) == "RETRY"
+    assert seen == [trace_id]
+    assert (count("handled", "traced"), count("failed", "failing")) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+    assert trace.current() is None  # the context ends with the delivery
