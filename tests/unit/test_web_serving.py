@@ -5,19 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
+from starlette.routing import Mount
 
-from taskstream.bootstrap import build
+from taskstream.bootstrap import build, build_service
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 
 
-def _client(web_dir: Path) -> httpx.AsyncClient:
+def _app(web_dir: Path) -> FastAPI:
     settings = Settings(
         jwt_secret=SecretStr("s" * 40), database_url="sqlite+aiosqlite://", web_dir=web_dir
     )
-    app = create_app(build(settings), migrate=False)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test")
+    return create_app(build(settings), migrate=False)
+
+
+def _client(web_dir: Path) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(_app(web_dir)), base_url="http://test")
 
 
 async def test_pages_of_the_static_export_are_served_and_the_api_still_answers(
@@ -42,3 +47,26 @@ async def test_without_a_build_nothing_is_served_at_the_root(tmp_path: Path) -> 
     async with _client(tmp_path / "missing") as client:
         home = await client.get("/")
     assert home.status_code == 404
+
+
+async def test_the_web_app_is_mounted_after_every_route_the_sidecar_calls_too(
+    tmp_path: Path,
+) -> None:
+    """A mount at / takes every path that reaches it: anything routed after it is lost."""
+    (tmp_path / "index.html").write_text("<html></html>")
+    settings = Settings(
+        jwt_secret=SecretStr("s" * 40),
+        database_url="postgresql+asyncpg://taskstream@127.0.0.1:1/taskstream",
+        dapr_http_port=1,
+        web_dir=tmp_path,
+    )
+    app = create_app(build_service(settings, "api"), migrate=False)
+    last = app.routes[-1]
+    assert isinstance(last, Mount)
+    assert last.name == "web"
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        subscriptions = await client.get("/dapr/subscribe")
+    # The sidecar's route answers (it wants the sidecar's token), not the web app's 404.
+    assert subscriptions.status_code == 401
+    assert subscriptions.json()["code"] == "not_the_sidecar"

@@ -101,11 +101,12 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
         # The MCP app routes these two paths itself, behind its bearer-token middleware.
         for path in (MCP_PATH, METADATA_PATH):
             app.router.routes.append(Route(path, endpoint=mcp))
-    if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
-        # Last, so that every route above wins: the static export of the web app.
-        app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
     if container.dapr is not None:
         dapr.install(app, container)
+    if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
+        # Last of all, so that every route above (the sidecar's too) wins: a mount at /
+        # takes every path that reaches it. The static export of the web app.
+        app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
     return app
 
 
