@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, problemMessage, type Tag, type Task, type User } from "@/lib/api";
 import { DEFAULT_FILTERS, filtersToSearch, isFiltered, parseFilters, toQuery, type Filters } from "@/lib/filters";
 import { useLive, type LiveEvent, type LiveState } from "@/lib/live";
+import { fromEvent, patched } from "@/lib/view";
 import { logOut, readTokens } from "@/lib/session";
 import { ActivityDialog } from "./ActivityDialog";
 import { Bell } from "./Bell";
@@ -94,15 +95,35 @@ function Workspace({ user, filters, onFilters }: { user: User | null; filters: F
     void reload();
   }, [reload]);
 
-  // Live: coalesce bursts of changes into one reload.
-  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // Live: a change shows at once from the task the event carries, then a reload (one at
+  // a time; changes during one cause one more) confirms the view from the server.
+  const loading = useRef<"idle" | "busy" | "again">("idle");
   const soon = useCallback(() => {
-    clearTimeout(pending.current);
-    pending.current = setTimeout(() => void reload(), 30);
+    if (loading.current !== "idle") {
+      loading.current = "again";
+      return;
+    }
+    loading.current = "busy";
+    void (async () => {
+      let again: boolean;
+      do {
+        loading.current = "busy";
+        await reload();
+        again = (loading.current as string) === "again"; // set by events meanwhile
+      } while (again);
+      loading.current = "idle";
+    })();
   }, [reload]);
   const onEvent = useCallback(
     (event: LiveEvent) => {
-      if (event.type === "task.changed") soon();
+      if (event.type === "task.changed") {
+        const task = fromEvent(event.data);
+        if (task) {
+          const deleted = event.data.change === "task.deleted";
+          setTasks((all) => (all ? (patched(all, task, filters, timeZone, deleted) ?? all) : all));
+        }
+        soon();
+      }
       else if (event.type === "notification") {
         const title = String(event.data.title ?? "A reminder");
         toasts.show({ title: `Reminder: ${title}`, body: dueLine(event.data.due_at, timeZone), tone: "reminder", ms: 12_000 });
@@ -110,7 +131,7 @@ function Workspace({ user, filters, onFilters }: { user: User | null; filters: F
         window.dispatchEvent(new CustomEvent("taskstream:notification"));
       }
     },
-    [soon, toasts, timeZone],
+    [soon, toasts, timeZone, filters],
   );
   const live = useLive(true, { onEvent, onRefetch: soon });
 
