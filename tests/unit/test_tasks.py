@@ -101,8 +101,10 @@ def test_create_task_refuses_a_bad_title(title: str, code: str) -> None:
     assert refusal(lambda: make(title=title)) == [("title", code)]
 
 
-def test_a_title_is_measured_after_trimming() -> None:
-    assert make(title="  " + "x" * TITLE_MAX + "  ").title == "x" * TITLE_MAX
+def test_a_title_is_trimmed_and_measured_as_given() -> None:
+    # As given, so the limit is one the API's schema can state and a client can check.
+    assert make(title="  " + "x" * (TITLE_MAX - 4) + "  ").title == "x" * (TITLE_MAX - 4)
+    assert refusal(lambda: make(title=" " + "x" * TITLE_MAX)) == [("title", "title_too_long")]
 
 
 def test_create_task_limits_the_description() -> None:
@@ -131,9 +133,12 @@ def test_create_task_refuses_a_bad_tag(tag: str, code: str) -> None:
     assert refusal(lambda: make(tags=["ok", tag])) == [("tags", code)]
 
 
-def test_a_task_has_at_most_so_many_distinct_tags() -> None:
+def test_a_task_is_given_at_most_so_many_tags() -> None:
     distinct = [f"tag{i}" for i in range(TAGS_PER_TASK)]
-    assert len(make(tags=[*distinct, "TAG0", " tag1 "]).tags) == TAGS_PER_TASK
+    assert len(make(tags=distinct).tags) == TAGS_PER_TASK
+    assert len(make(tags=[*distinct[:-2], "TAG0", " tag1 "]).tags) == TAGS_PER_TASK - 2
+    # Counted as given, duplicates too, so the API's schema can state the limit.
+    assert refusal(lambda: make(tags=[*distinct, "TAG0"])) == [("tags", "too_many_tags")]
     assert refusal(lambda: make(tags=[*distinct, "one-more"])) == [("tags", "too_many_tags")]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
+from importlib import resources
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,9 +51,19 @@ _PRIORITIES: Final = list(Priority)
 _PRIORITY_RANK: Final = {p: i for i, p in enumerate(_PRIORITIES)}
 
 
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA time zone the system takes, in order: those of the `tzdata` package the
+    project pins, so the list is the same on every machine (and in the API's schema)."""
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return tuple(sorted(names.split()))
+
+
 def zone(name: str, field_name: str = "timezone") -> ZoneInfo:
     """The IANA time zone called `name`, or a validation error."""
     try:
+        if name not in zone_names():
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationFailed.of(
@@ -124,7 +136,7 @@ def clean_title(value: str, problems: Problems) -> str:
         problems.add("title", "nul_character", _NUL_MESSAGE)
     elif not title:
         problems.add("title", "title_blank", "A title is required.")
-    elif len(title) > TITLE_MAX:
+    elif len(value) > TITLE_MAX:  # as given, so the API's schema can state the limit
         problems.add("title", "title_too_long", f"A title has at most {TITLE_MAX} characters.")
     return title
 
@@ -150,7 +162,7 @@ def clean_tag(value: str, problems: Problems, field_name: str = "tags") -> str:
     tag = normal_tag(value)
     if NUL in tag:
         problems.add(field_name, "nul_character", _NUL_MESSAGE)
-    elif not 1 <= len(tag) <= TAG_MAX:
+    elif not tag or len(value) > TAG_MAX:  # as given, so the API's schema can state it
         problems.add(field_name, "tag_length", f"A tag has 1 to {TAG_MAX} characters.")
     elif any(ch.isspace() or ch == "," for ch in tag):
         problems.add(field_name, "tag_invalid", f"Tag '{tag}' may not contain spaces or commas.")
@@ -159,7 +171,7 @@ def clean_tag(value: str, problems: Problems, field_name: str = "tags") -> str:
 
 def clean_tags(values: list[str] | frozenset[str], problems: Problems) -> frozenset[str]:
     tags = frozenset(clean_tag(v, problems) for v in values)
-    if len(tags) > TAGS_PER_TASK:
+    if len(values) > TAGS_PER_TASK:
         problems.add("tags", "too_many_tags", f"A task has at most {TAGS_PER_TASK} tags.")
     return tags
 

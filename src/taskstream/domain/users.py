@@ -25,7 +25,7 @@ class User:
 
 def clean_email(value: str, problems: Problems) -> str:
     email = value.strip().lower()
-    if "\x00" in email or len(email) > 254 or not _EMAIL.match(email):
+    if "\x00" in email or len(value) > 254 or not _EMAIL.match(email):
         problems.add("email", "email_invalid", "Give an e-mail address such as ada@example.com.")
     return email
 

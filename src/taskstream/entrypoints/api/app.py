@@ -22,6 +22,7 @@ from taskstream.entrypoints.api import (
     chat,
     dapr,
     notifications,
+    openapi,
     tasks,
     tokens,
     webhooks,
@@ -86,6 +87,7 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
+    openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(HardeningMiddleware, no_store_prefix=f"{API_PREFIX}/auth/")
     observability.install(app, serve_metrics=container.settings.metrics_port is None)

@@ -45,23 +45,31 @@ async def principal_of(container: Container, token: str) -> Principal:
 
 CurrentUser = Annotated[Principal, Depends(_principal)]
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+_ETAG_PATTERN = r'^\s*(?:(?:W/)?"([0-9]{1,9})"|\*)\s*$'
+_ETAG = re.compile(_ETAG_PATTERN)
+
+
+def _etag_schema(schema: dict[str, object]) -> None:
+    """A header is text or absent, never null: a string with the ETag's pattern."""
+    schema.pop("anyOf", None)
+    schema.update(type="string", pattern=_ETAG_PATTERN)
 
 
 async def _if_match(
     if_match: Annotated[
         str | None,
-        Header(description='The task\'s ETag, e.g. "3": the change applies only at that version.'),
+        Header(
+            description='The task\'s ETag, e.g. "3": the change applies only at that version.',
+            json_schema_extra=_etag_schema,
+        ),
     ] = None,
 ) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    found = _ETAG.match(if_match)
-    if found is None:
+    found = None if if_match is None else _ETAG.match(if_match)
+    if if_match is not None and found is None:
         raise ValidationFailed.of(
             "If-Match", "if_match_invalid", 'If-Match takes the ETag of the task, such as "3".'
         )
-    return int(found.group(1))
+    return None if found is None or found.group(1) is None else int(found.group(1))
 
 
 IfMatch = Annotated[int | None, Depends(_if_match)]

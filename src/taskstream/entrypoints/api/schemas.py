@@ -14,9 +14,14 @@ from pydantic_core import to_json
 from taskstream.domain.errors import Problems, ValidationFailed
 from taskstream.domain.recurrence import RecurrenceAnchor
 from taskstream.domain.tasks import (
+    DESCRIPTION_MAX,
     EARLIEST_DAY,
     LATEST_DAY,
     REMINDER_BEFORE_MAX,
+    REMINDERS_PER_TASK,
+    TAG_MAX,
+    TAGS_PER_TASK,
+    TITLE_MAX,
     Due,
     NewTask,
     Priority,
@@ -25,8 +30,9 @@ from taskstream.domain.tasks import (
     Task,
     TaskChanges,
     overdue,
+    zone_names,
 )
-from taskstream.domain.users import User
+from taskstream.domain.users import PASSWORD_MAX, PASSWORD_MIN, User
 
 # --- dates and times, as the wire carries them ---------------------------------------------
 # Only the forms written here are taken (no Unix times, no offset on a wall-clock time), and
@@ -93,9 +99,59 @@ Moment = Annotated[
 """An instant: RFC 3339 with an offset, in the years the system takes; read as UTC."""
 
 # Generous outer bounds; the domain gives the precise rule and its message.
-_Title = Annotated[str, Field(max_length=1_000, examples=["Buy milk"])]
-_Description = Annotated[str, Field(max_length=20_000)]
-_Tags = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=100)]
+# --- text, with the domain's limits stated so a client can check them first ----------------
+# The patterns say what the domain checks after trimming: a title is not blank, a tag is
+# one word without commas, no text holds NUL. (U+0130 grows when lower-cased, past a
+# tag's or an address's limit: it is left out where text is lower-cased.)
+
+_NO_NUL: Final = "^[^\\x00]*$"
+_TITLE_PATTERN: Final = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+TAG_PATTERN: Final = "^\\s*[^\\s,\\x00\\u0130]+\\s*$"
+_PART: Final = "[^@\\s\\x00\\u0130]+"
+_EMAIL_PATTERN: Final = f"^\\s*{_PART}@{_PART}\\.{_PART}\\s*$"
+
+
+_Title = Annotated[
+    str,
+    Field(  # the domain checks the limit, with its own code; the schema states it
+        max_length=10 * TITLE_MAX,
+        examples=["Buy milk"],
+        json_schema_extra={"maxLength": TITLE_MAX, "pattern": _TITLE_PATTERN},
+    ),
+]
+_Description = Annotated[
+    str, Field(max_length=DESCRIPTION_MAX, json_schema_extra={"pattern": _NO_NUL})
+]
+# Limits the domain checks with codes of its own: pydantic only bounds the work (x10).
+_Tag = Annotated[
+    str,
+    Field(
+        max_length=10 * TAG_MAX, json_schema_extra={"maxLength": TAG_MAX, "pattern": TAG_PATTERN}
+    ),
+]
+_Tags = Annotated[
+    list[_Tag], Field(max_length=10 * TAGS_PER_TASK, json_schema_extra={"maxItems": TAGS_PER_TASK})
+]
+_Reminders = Annotated[
+    list["ReminderIn"],
+    Field(max_length=10 * REMINDERS_PER_TASK, json_schema_extra={"maxItems": REMINDERS_PER_TASK}),
+]
+TimeZone = Annotated[
+    str,
+    Field(max_length=64, json_schema_extra={"enum": list(zone_names())}),
+]
+"""An IANA time zone name: exactly those of the `tzdata` package the project pins."""
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    """The schema of a PATCH field that may be left out but not set to null (the update
+    refuses null with `required`): the null branch and the `default: null` go."""
+    schema.pop("default", None)
+    options = [one for one in schema.pop("anyOf", []) if one.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
 
 
 class _In(BaseModel):
@@ -125,10 +181,8 @@ class TaskCreate(_In):
     tags: _Tags = Field(default_factory=list)
     due_date: DueDate | None = None
     due_time: WallTime | None = Field(default=None, description="Empty for an all-day task.")
-    timezone: str | None = Field(
-        default=None, max_length=64, description="IANA zone; defaults to the user's."
-    )
-    reminders: list[ReminderIn] = Field(default_factory=list, max_length=50)
+    timezone: TimeZone | None = Field(default=None, description="Defaults to the user's zone.")
+    reminders: _Reminders = Field(default_factory=list)
     recurrence: RecurrenceIn | None = None
 
     def to_domain(self) -> NewTask:
@@ -150,16 +204,17 @@ class TaskCreate(_In):
 
 
 class TaskUpdate(_In):
-    """Only the fields present change; `null` clears a field that may be empty."""
+    """Only the fields present change; `null` clears a field that may be empty (the due
+    date and time, the recurrence) and is refused for the others."""
 
-    title: _Title | None = None
-    description: _Description | None = None
-    priority: Priority | None = None
-    tags: _Tags | None = None
+    title: _Title | None = Field(default=None, json_schema_extra=_not_null)
+    description: _Description | None = Field(default=None, json_schema_extra=_not_null)
+    priority: Priority | None = Field(default=None, json_schema_extra=_not_null)
+    tags: _Tags | None = Field(default=None, json_schema_extra=_not_null)
     due_date: DueDate | None = None
     due_time: WallTime | None = None
-    timezone: str | None = Field(default=None, max_length=64)
-    reminders: list[ReminderIn] | None = Field(default=None, max_length=50)
+    timezone: TimeZone | None = Field(default=None, json_schema_extra=_not_null)
+    reminders: _Reminders | None = Field(default=None, json_schema_extra=_not_null)
     recurrence: RecurrenceIn | None = None
 
     def to_domain(self) -> TaskChanges:
@@ -284,7 +339,7 @@ class TagsPublic(BaseModel):
 
 
 class TagRename(_In):
-    name: str = Field(max_length=100, description="The tag's new name.")
+    name: _Tag = Field(description="The tag's new name.")
 
 
 class TagRenamed(BaseModel):
@@ -293,9 +348,13 @@ class TagRenamed(BaseModel):
 
 
 class SignUp(_In):
-    email: str = Field(max_length=320, examples=["ada@example.com"])
-    password: str = Field(max_length=1_000)
-    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
+    email: str = Field(
+        max_length=254,
+        examples=["ada@example.com"],
+        json_schema_extra={"pattern": _EMAIL_PATTERN},
+    )
+    password: str = Field(max_length=PASSWORD_MAX, json_schema_extra={"minLength": PASSWORD_MIN})
+    timezone: TimeZone = Field(default="UTC", examples=["Europe/Paris"])
 
 
 class LogIn(_In):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from taskstream.app.queries import Order, SortKey, TaskQuery, decode_cursor, encode_cursor
 from taskstream.bootstrap import Container
-from taskstream.domain.tasks import Priority, Status, Task
+from taskstream.domain.tasks import TAG_MAX, Priority, Status, Task
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, IfMatch, etag
 from taskstream.entrypoints.api.schemas import (
+    TAG_PATTERN,
     Moment,
     Problem,
     TagPublic,
@@ -182,7 +183,10 @@ async def list_tags(principal: CurrentUser, container: ContainerDep) -> TagsPubl
     responses={401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
 )
 async def rename_tag(
-    tag: str, body: TagRename, principal: CurrentUser, container: ContainerDep
+    tag: Annotated[str, Path(max_length=TAG_MAX, json_schema_extra={"pattern": TAG_PATTERN})],
+    body: TagRename,
+    principal: CurrentUser,
+    container: ContainerDep,
 ) -> TagRenamed:
     renamed = await container.tasks.rename_tag(principal.user_id, tag, body.name)
     return TagRenamed(name=renamed.name, tasks=len(renamed.task_ids))
