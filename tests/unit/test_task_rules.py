@@ -12,6 +12,7 @@ from taskstream.domain.errors import ValidationFailed
 from taskstream.domain.recurrence import RecurrenceAnchor
 from taskstream.domain.tasks import (
     REMINDER_BEFORE_MAX,
+    TAG_MAX,
     Due,
     NewTask,
     Priority,
@@ -38,8 +39,10 @@ def make(**fields: Any) -> Task:
 
 
 def problems(action: Any) -> list[tuple[str, str]]:
+    """The (field, code) of every problem `action` is refused with; each has a message."""
     with pytest.raises(ValidationFailed) as caught:
         action()
+    assert all(isinstance(p.message, str) and p.message for p in caught.value.problems)
     return [(p.field, p.code) for p in caught.value.problems]
 
 
@@ -162,6 +165,16 @@ def test_a_new_rule_on_a_task_of_a_series_keeps_the_series() -> None:
     assert task.series_id == "first"
 
 
+@pytest.mark.parametrize("tag", ["x", "t" * TAG_MAX])
+def test_a_tag_of_one_character_or_the_longest_length_is_kept(tag: str) -> None:
+    assert make(tags=[tag]).tags == {tag}
+
+
+@pytest.mark.parametrize(("tag", "code"), [("a b", "tag_invalid"), ("a,b", "tag_invalid")])
+def test_a_tag_with_a_space_or_comma_is_refused(tag: str, code: str) -> None:
+    assert problems(lambda: make(tags=[tag])) == [("tags", code)]
+
+
 def test_a_one_off_task_has_no_series() -> None:
     task = make(due=Due(date(2026, 1, 20), time(9, 0)))
     assert task.series_id is None
@@ -185,3 +198,86 @@ def test_a_nul_character_is_refused_in_every_text_field() -> None:
         ("description", "nul_character"),
         ("tags", "nul_character"),
     ]
+
+
+# --- edits ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [date(1899, 12, 31), date(2201, 1, 1)])
+def test_an_edit_to_a_due_outside_the_dates_taken_is_refused(day: date) -> None:
+    task = make(due=Due(date(2026, 2, 1), time(9, 0)))
+    assert problems(lambda: task.apply(TaskChanges(due_date=day), LATER)) == [
+        ("due_date", "date_out_of_range")
+    ]
+    assert task.due == Due(date(2026, 2, 1), time(9, 0))
+
+
+@pytest.mark.parametrize("day", [date(1900, 1, 1), date(2200, 12, 31)])
+def test_an_edit_to_the_first_or_last_day_taken_is_kept(day: date) -> None:
+    task = make(due=Due(date(2026, 2, 1), time(9, 0)))
+    assert task.apply(TaskChanges(due_date=day), LATER) == {"due": Due(day, time(9, 0))}
+
+
+def test_reminders_of_an_edit_are_checked_in_the_new_time_zone() -> None:
+    """20:00 on 1 January is 06:00Z in Kiritimati (UTC+14): half an hour before is past."""
+    task = make(due=Due(date(2026, 1, 1), time(20, 0)))
+    kiritimati = TaskChanges(
+        timezone="Pacific/Kiritimati", reminders=(Reminder(minutes_before=30),)
+    )
+    assert problems(lambda: task.apply(kiritimati, LATER)) == [("reminders.0", "reminder_in_past")]
+    also_bad_title = TaskChanges(
+        title="", timezone="Pacific/Kiritimati", reminders=(Reminder(minutes_before=30),)
+    )
+    assert problems(lambda: task.apply(also_bad_title, LATER)) == [
+        ("title", "title_blank"),
+        ("reminders.0", "reminder_in_past"),
+    ]
+    utc_only = TaskChanges(reminders=(Reminder(minutes_before=30),))
+    assert task.apply(utc_only, LATER) == {"reminders": (Reminder(minutes_before=30),)}
+
+
+def test_an_edit_with_an_unknown_time_zone_checks_reminders_in_the_current_one() -> None:
+    task = make(due=Due(date(2026, 1, 1), time(20, 0)))
+    changes = TaskChanges(timezone="Nowhere/Land", reminders=(Reminder(minutes_before=30),))
+    assert problems(lambda: task.apply(changes, LATER)) == [("timezone", "timezone_unknown")]
+
+
+def test_edits_that_need_a_due_say_so() -> None:
+    task = make()
+    assert problems(lambda: task.apply(TaskChanges(due_time=time(9, 0)), LATER)) == [
+        ("due_time", "due_time_needs_date")
+    ]
+    assert problems(lambda: task.apply(TaskChanges(recurrence_rule="FREQ=DAILY"), LATER)) == [
+        ("recurrence", "recurrence_needs_due")
+    ]
+    relative = make(due=FAR, reminders=(Reminder(minutes_before=5),))
+    assert problems(lambda: relative.apply(TaskChanges(due_date=None), LATER)) == [
+        ("due", "reminder_needs_due")
+    ]
+
+
+def test_every_refusal_of_a_new_task_comes_with_a_message() -> None:
+    draft = {
+        "title": "t" * 201,
+        "description": "d" * 10_001,
+        "timezone": "Nowhere/Land",
+        "tags": ["a b"],
+    }
+    assert problems(lambda: make(**draft)) == [
+        ("title", "title_too_long"),
+        ("description", "description_too_long"),
+        ("tags", "tag_invalid"),
+        ("timezone", "timezone_unknown"),
+    ]
+    assert problems(lambda: make(title=" ", tags=[""])) == [
+        ("title", "title_blank"),
+        ("tags", "tag_length"),
+    ]
+
+
+def test_a_reminder_has_no_moment_without_what_it_is_measured_from() -> None:
+    due_at = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    assert Reminder(minutes_before=5).moment(None) is None
+    assert Reminder().moment(due_at) is None
+    assert Reminder(minutes_before=5).moment(due_at) == due_at - timedelta(minutes=5)
+    assert Reminder(at=LATER).moment(None) == LATER

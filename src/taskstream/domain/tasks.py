@@ -337,7 +337,7 @@ class Task:
         due = self._due_after(given, problems)
         if due is not None and not in_range(due.date):
             due = check_due(due, problems) or self.due
-        tz = ZoneInfo(timezone) if not problems.problems else self.tz
+        tz = ZoneInfo(timezone)  # the new zone once valid, else the current one
         due_moment = None if due is None else due.moment(tz)
         reminders = given.get("reminders", self.reminders)
         if "reminders" in given:
@@ -527,8 +527,3 @@ def create_task(
         created_at=now,
         updated_at=now,
     )
-
-
-def utc(moment: datetime) -> datetime:
-    """`moment` as an aware UTC datetime; naive input is refused by the caller's schema."""
-    return moment.astimezone(UTC)
