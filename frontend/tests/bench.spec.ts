@@ -28,10 +28,11 @@ test("write in one context, appearance in another @bench", async ({ browser }) =
   });
 
   const latencies: number[] = [];
+  const afterAck: number[] = [];
   for (let i = 0; i < WRITES; i++) {
     const title = `bench write ${i}`;
     // The write: the writer context's own fetch, with its own token, timed from its start.
-    const started = await writer.evaluate(async (title) => {
+    const [started, acked] = await writer.evaluate(async (title) => {
       const tokens = JSON.parse(localStorage.getItem("taskstream.session") ?? "{}");
       const at = performance.timeOrigin + performance.now();
       const response = await fetch("/api/v1/tasks", {
@@ -40,17 +41,19 @@ test("write in one context, appearance in another @bench", async ({ browser }) =
         body: JSON.stringify({ title }),
       });
       if (response.status !== 201) throw new Error(`write failed: ${response.status}`);
-      return at;
+      return [at, performance.timeOrigin + performance.now()];
     }, title);
     const shown = await reader.waitForFunction((title) => (window as unknown as { __seen: Record<string, number> }).__seen[title], title, {
       timeout: 10_000,
       polling: 5,
     });
-    latencies.push(((await shown.jsonValue()) as number) - started);
+    const seen = (await shown.jsonValue()) as number;
+    latencies.push(seen - started);
+    afterAck.push(seen - acked);
     await writer.waitForTimeout(50);
   }
   expect(latencies).toHaveLength(WRITES);
   const dir = join(process.cwd(), "artifacts");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "bench.json"), JSON.stringify({ writes: WRITES, latencies_ms: latencies }));
+  writeFileSync(join(dir, "bench.json"), JSON.stringify({ writes: WRITES, latencies_ms: latencies, after_ack_ms: afterAck }));
 });
