@@ -281,3 +281,13 @@ def test_a_reminder_has_no_moment_without_what_it_is_measured_from() -> None:
     assert Reminder().moment(due_at) is None
     assert Reminder(minutes_before=5).moment(due_at) == due_at - timedelta(minutes=5)
     assert Reminder(at=LATER).moment(None) == LATER
+
+
+@pytest.mark.parametrize("day", [date(1899, 12, 31), date(2201, 1, 1)])
+def test_a_new_task_due_outside_the_dates_taken_is_refused(day: date) -> None:
+    assert problems(lambda: make(due=Due(day))) == [("due_date", "date_out_of_range")]
+
+
+def test_too_many_reminders_are_refused_with_a_message() -> None:
+    reminders = tuple(Reminder(at=LATER + timedelta(minutes=m)) for m in range(11))
+    assert problems(lambda: make(reminders=reminders)) == [("reminders", "too_many_reminders")]
