@@ -291,3 +291,18 @@ def test_a_new_task_due_outside_the_dates_taken_is_refused(day: date) -> None:
 def test_too_many_reminders_are_refused_with_a_message() -> None:
     reminders = tuple(Reminder(at=LATER + timedelta(minutes=m)) for m in range(11))
     assert problems(lambda: make(reminders=reminders)) == [("reminders", "too_many_reminders")]
+
+
+def test_a_new_task_in_an_unknown_zone_is_checked_in_the_default_one() -> None:
+    draft = {"timezone": "Nowhere/Land", "due": FAR, "reminders": (Reminder(minutes_before=5),)}
+    assert problems(lambda: make(**draft)) == [("timezone", "timezone_unknown")]
+
+
+def test_a_new_repeating_task_without_a_due_or_with_many_tags_says_so() -> None:
+    assert problems(lambda: make(recurrence_rule="FREQ=DAILY")) == [
+        ("recurrence", "recurrence_needs_due")
+    ]
+    assert problems(lambda: make(tags=[f"t{i}" for i in range(21)])) == [("tags", "too_many_tags")]
+    assert problems(lambda: make(due=Due(date(2026, 2, 1)), recurrence_rule="FREQ=HOURLY")) == [
+        ("recurrence.rule", "rule_needs_time")
+    ]
