@@ -2,11 +2,13 @@
 
 import Link from "next/link";
 import { useEffect, useState } from "react";
+import type { components } from "@/api/schema";
 import { api, fieldErrors, problemMessage } from "@/lib/api";
 import { readTokens, saveTokens, takeNotice } from "@/lib/session";
 import { Logo } from "./Logo";
 
 type Mode = "login" | "signup";
+type SignUp = components["schemas"]["SignUp"];
 
 export function AuthForm({ mode }: { mode: Mode }) {
   const [email, setEmail] = useState("");
@@ -32,7 +34,8 @@ export function AuthForm({ mode }: { mode: Mode }) {
     setMessage(null);
     try {
       if (mode === "signup") {
-        const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+        // The browser's IANA zone; the API refuses one it does not know, with a message.
+        const timezone = (Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC") as SignUp["timezone"];
         const { error } = await api.POST("/api/v1/auth/signup", { body: { email, password, timezone } });
         if (error) {
           const found = fieldErrors(error);

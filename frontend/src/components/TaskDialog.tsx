@@ -1,7 +1,7 @@
 "use client";
 
 import { useId, useState } from "react";
-import { api, fieldErrors, problemMessage, type Priority, type Tag, type Task, type TaskCreate } from "@/lib/api";
+import { api, fieldErrors, problemMessage, type Priority, type Tag, type Task, type TaskCreate, type TaskUpdate } from "@/lib/api";
 import { utcToZoned, zonedToUtc } from "@/lib/filters";
 import { Field, inputClass } from "./AuthForm";
 import { Dialog } from "./Dialog";
@@ -156,7 +156,7 @@ function TaskForm({
       const result = task
         ? await api.PATCH("/api/v1/tasks/{task_id}", {
             params: { path: { task_id: task.id }, header: { "if-match": `"${task.version}"` } },
-            body,
+            body: body as TaskUpdate, // the same fields; the time zone is left as it is
           })
         : await api.POST("/api/v1/tasks", { body });
       if (result.error || !result.data) {
