@@ -496,8 +496,8 @@ EOF
             proxy_read_timeout 1h;
             proxy_send_timeout 1h;
         }
-        # What daprd calls on the apps is not for the outside.
-        location ~ ^/(dapr|events|job|internal)/ {
+        # What daprd calls on the apps, and their metrics, are not for the outside.
+        location ~ ^/((dapr|events|job|internal)/|metrics$) {
             default_type application/problem+json;
             return 404 '{"type":"about:blank","title":"Not Found","status":404,"detail":"There is nothing here.","code":"not_found"}';
         }

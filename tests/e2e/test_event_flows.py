@@ -34,7 +34,7 @@ from tests.clients import (
     task_list,
 )
 from tests.conftest import eventually
-from tests.e2e.conftest import RECEIVE_TIMEOUT_S, NewUser, OpenFeed, Sql
+from tests.e2e.conftest import RECEIVE_TIMEOUT_S, Distributed, NewUser, OpenFeed, Sql
 
 LEAD_S = 8.0
 """How far ahead reminders are set: the write, the relay, Kafka, the reminders service and
@@ -258,3 +258,15 @@ async def test_a_users_socket_receives_nothing_of_another_users(
     assert secret["id"] not in {e["task_id"] for e in await history(http, bob)}
     response = await http.get(f"/tasks/{secret['id']}", headers=bob.headers)
     assert response.status_code == 404, response.text
+
+
+async def test_the_gateway_hides_what_only_sidecars_and_scrapers_may_reach(
+    dist: Distributed,
+) -> None:
+    """Dapr's routes and each service's metrics stay inside; the public API does not."""
+    async with httpx.AsyncClient(base_url=dist.gateway, timeout=30, trust_env=False) as client:
+        for path in ("/metrics", "/dapr/subscribe", "/events/task-events", "/internal/v1/x"):
+            response = await client.get(path)
+            assert response.status_code == 404, (path, response.text)
+            assert response.json()["code"] == "not_found"
+        assert (await client.get("/healthz")).status_code == 200

@@ -204,6 +204,9 @@ async def test_personal_tokens_are_created_listed_and_revoked(api: str) -> None:
         assert "token" not in listed[0]
         pat = {"authorization": f"Bearer {created['token']}"}
         assert (await http.get("/users/me", headers=pat)).status_code == 200
+        minted = await http.post("/tokens", json={"name": "more"}, headers=pat)
+        assert minted.status_code == 401
+        assert minted.json()["code"] == "login_required"
 
         blank = await http.post("/tokens", json={"name": "  "}, headers=headers)
         assert blank.status_code == 422

@@ -45,6 +45,24 @@ async def principal_of(container: Container, token: str) -> Principal:
 
 CurrentUser = Annotated[Principal, Depends(_principal)]
 
+
+async def _logged_in(
+    principal: CurrentUser,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is not None and is_personal(credentials.credentials):
+        raise Unauthorized(
+            "A personal access token cannot create tokens: log in and use the access token "
+            "from auth-login.",
+            code="login_required",
+        )
+    return principal
+
+
+LoggedInUser = Annotated[Principal, Depends(_logged_in)]
+"""A user who logged in with a password, not a personal access token (so a leaked token
+cannot mint others)."""
+
 _ETAG_PATTERN = r'^\s*(?:(?:W/)?"([0-9]{1,9})"|\*)\s*$'
 _ETAG = re.compile(_ETAG_PATTERN)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
 from taskstream.app.access_tokens import AccessToken
-from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
+from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, LoggedInUser
 from taskstream.entrypoints.api.schemas import Problem
 
 router = APIRouter(tags=["tokens"])
@@ -58,7 +58,7 @@ class AccessTokensPublic(BaseModel):
     responses={401: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def create_token(
-    body: TokenCreate, principal: CurrentUser, container: ContainerDep, response: Response
+    body: TokenCreate, principal: LoggedInUser, container: ContainerDep, response: Response
 ) -> AccessTokenCreated:
     """A personal access token for MCP clients (`taskstream mcp`, or /mcp over HTTP)."""
     token, secret = await container.access_tokens.create(principal.user_id, body.name)
