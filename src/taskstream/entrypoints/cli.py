@@ -47,7 +47,7 @@ def up(
     host = settings.host if host is None else host
     port = settings.port if port is None else port
     console.print(f"taskstream on http://{host}:{port} (OpenAPI: /api/v1/openapi.json)")
-    serve(create_app(build(settings)), host, port)
+    serve(create_app(build(settings)), host, port, settings)
 
 
 class ServiceName(StrEnum):
@@ -87,7 +87,7 @@ def serve(
     port = settings.port if port is None else port
     container = build_service(settings, service.value)
     console.print(f"taskstream {service.value} on http://{host}:{port}")
-    serve_app(create_app(container, migrate=service is ServiceName.API), host, port)
+    serve_app(create_app(container, migrate=service is ServiceName.API), host, port, settings)
 
 
 def _with_secrets(settings: Settings, *, needs_database: bool) -> Settings:

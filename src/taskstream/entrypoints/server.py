@@ -53,12 +53,17 @@ def log_config(*, json_lines: bool = False, level: str = "INFO") -> dict[str, An
     return logs.configure(config, json_lines=json_lines, level=level)
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+def serve(app: FastAPI, host: str, port: int, settings: Settings | None = None) -> None:
+    """Serve `app` with taskstream's uvicorn options; `settings` choose the log format
+    and level and a metrics port of its own (without them: text logs, INFO, no port)."""
     _return_large_buffers_to_the_system()
-    settings: Settings = app.state.container.settings
-    if settings.metrics_port is not None:
+    if settings is not None and settings.metrics_port is not None:
         metrics.serve(host, settings.metrics_port)
-    config = log_config(json_lines=settings.log_format == "json", level=settings.log_level)
+    config = (
+        log_config()
+        if settings is None
+        else log_config(json_lines=settings.log_format == "json", level=settings.log_level)
+    )
     uvicorn.run(app, host=host, port=port, log_config=config, **UVICORN_OPTIONS)
 
 
