@@ -116,7 +116,8 @@ def _forged(**overrides: object) -> str:
         "iss": "taskstream",
         "aud": "taskstream-api",
         "iat": now,
-        "exp": now + timedelta(minutes=5),
+        # Built when the tests are collected: valid long enough for any run to reach them.
+        "exp": now + timedelta(days=1),
     }
     claims.update(overrides)
     secret = str(claims.pop("secret", TEST_SECRET))

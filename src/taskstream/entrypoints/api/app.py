@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
-from starlette.routing import Route
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskstream import __version__
@@ -108,7 +108,9 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     if "api" in container.roles and (container.settings.web_dir / "index.html").is_file():
         # Last of all, so that every route above (the sidecar's too) wins: a mount at /
         # takes every path that reaches it. The static export of the web app.
-        app.mount("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
+        app.router.routes.append(
+            _WebApp("/", StaticFiles(directory=container.settings.web_dir, html=True), name="web")
+        )
     return app
 
 
@@ -194,3 +196,13 @@ def _health(container: Container) -> APIRouter:
         return {"status": "ready"}
 
     return router
+
+
+class _WebApp(Mount):
+    """The web app at /, except under /api/: those paths stay the API's, so an unknown one
+    is a 404 problem and a known one with a wrong method a 405, never the app's HTML page."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("path", "").startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
