@@ -545,6 +545,16 @@ stop_gateway() {
 
 port_open() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# wait_port_closed PORT: until nothing listens on PORT (5 s at most).
+wait_port_closed() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        port_open "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # From the run directory: a .env in the work tree must not choose the database.
 migrate() {
     (cd -- "$RUN_DIR" && TASKSTREAM_DATABASE_URL="$(database_url)" "$TASKSTREAM_BIN" migrate >&2 9>&-)
@@ -824,6 +834,9 @@ cmd_one() {
         kill)
             pid="$(app_pid "$svc")" || die "app $svc is not running"
             sigkill "app $svc" "$pid"
+            # The leader turns zombie before its other threads are gone, and they hold
+            # the listening socket: done when the port is free.
+            wait_port_closed "$(app_port "$svc")" || die "port $(app_port "$svc") stays open after app $svc was killed"
             ;;
         start-sidecar)
             [[ -s "$SECRETS_FILE" ]] || die "run '$0 up' first"

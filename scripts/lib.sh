@@ -156,9 +156,12 @@ ensure_env() {
 }
 
 # Whether PID has exited. A zombie has: its parent (often init, once this script
-# has exited) may take its time to reap it, or never do so in some containers.
+# has exited) may take its time to reap it, or never do so in some containers. But
+# a zombie leader whose other threads are still being torn down has not: they hold
+# its files, listening sockets included.
 exited() {
-    local state
+    local state threads
     state="$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)"
-    [[ -z "$state" || "$state" == Z ]]
+    threads="$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)"
+    [[ -z "$state" ]] || [[ "$state" == Z && "${threads:-1}" -le 1 ]]
 }
