@@ -214,7 +214,7 @@ async def test_completing_or_deleting_a_task_cancels_its_reminders(
     await _jobs_become(container, gone["id"], set())
     assert container.clock.now() < datetime.fromisoformat(remind_at)  # cancelled, not fired
     assert await _booked(container, done["id"]) == {"version": 2, "jobs": []}
-    assert await _booked(container, gone["id"]) is None  # nothing left of a deleted task
+    assert await _booked(container, gone["id"]) == {"version": 1, "deleted": True}  # tombstone
 
     async def marker_fired() -> bool:
         return len(due.about(marker["id"])) == 1
@@ -323,3 +323,29 @@ async def test_a_job_the_bookkeeping_does_not_list_fires_nothing(
     assert due.events == []
     listed = job_name(task["id"], "2031-03-01T08:00:00Z")
     assert await _booked(container, task["id"]) == {"version": 1, "jobs": [listed]}
+
+
+async def test_events_of_a_deleted_task_delivered_again_bring_back_no_reminder(
+    client: httpx.AsyncClient, container: Container, ada: Headers, facts: Recorder
+) -> None:
+    task = await _create(client, ada, title="Gone", reminders=[{"at": "2031-03-01T08:00:00Z"}])
+    await _ok(
+        await client.patch(
+            f"/tasks/{task['id']}",
+            headers=ada,
+            json={"reminders": [{"at": "2031-04-01T08:00:00Z"}]},
+        )
+    )
+    await _ok(await client.delete(f"/tasks/{task['id']}", headers=ada), 204)
+    await settled(container)
+    created, updated, deleted = (e for e, _ in facts.about(task["id"]))
+    assert deleted.type is EventType.TASK_DELETED
+    assert await _jobs(container, task["id"]) == {}
+
+    for old in (updated, created, deleted, updated):  # as the broker redelivers them
+        await container.bus.publish(CloudEvent.from_json(old.to_json()))
+    await settled(container)
+
+    assert await _jobs(container, task["id"]) == {}
+    assert await _booked(container, task["id"]) == {"version": 2, "deleted": True}
+    assert await container.dead_letters.list() == []

@@ -26,6 +26,7 @@ from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
 from taskstream.app.ports import Drop, Job, StateItem
 from taskstream.app.services.reminders import (
     TASK_FACTS,
+    TOMBSTONE_KEPT,
     ReminderService,
     bookkeeping_key,
     job_name,
@@ -63,6 +64,7 @@ class WatchedState:
         self.store = store
         self.reads = 0
         self.writes = 0
+        self.ttls: list[timedelta | None] = []
         self.races: list[Callable[[], Awaitable[None]]] = []
 
     async def get(self, key: str) -> StateItem | None:
@@ -73,10 +75,17 @@ class WatchedState:
         return item
 
     async def set(
-        self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
+        self,
+        key: str,
+        value: dict[str, Any],
+        etag: str | None = None,
+        *,
+        first_write: bool = False,
+        ttl: timedelta | None = None,
     ) -> None:
         self.writes += 1
-        await self.store.set(key, value, etag, first_write=first_write)
+        self.ttls.append(ttl)
+        await self.store.set(key, value, etag, first_write=first_write, ttl=ttl)
 
     async def delete(self, key: str, etag: str | None = None) -> None:
         self.writes += 1
@@ -390,7 +399,7 @@ async def test_closing_a_task_cancels_its_jobs_even_one_the_bookkeeping_missed(
         LATER + _HOUR: None,
     }
     if closing is EventType.TASK_DELETED:
-        assert await world.booked() is None
+        assert await world.booked() == {"version": 2, "deleted": True}
     else:
         assert await world.booked() == {"version": 2, "jobs": [], "fired": []}
 
@@ -405,13 +414,15 @@ async def test_a_done_task_in_an_update_books_nothing(world: World) -> None:
     assert await world.jobs(SOON) == {SOON: None}
 
 
-async def test_deleting_a_task_never_booked_writes_nothing(world: World) -> None:
+async def test_deleting_a_task_never_booked_leaves_only_its_tombstone(world: World) -> None:
     task = a_task(Reminder(at=SOON))
 
     await world.service.reconcile(fact(EventType.TASK_DELETED, task, 1))
 
-    assert world.state.writes == 0
-    assert await world.booked() is None
+    assert world.state.writes == 1
+    assert world.state.ttls == [TOMBSTONE_KEPT]
+    assert await world.booked() == {"version": 1, "deleted": True}
+    assert await world.jobs(SOON) == {SOON: None}
 
 
 async def test_reopening_brings_back_a_future_reminder_but_not_a_fired_one(world: World) -> None:
@@ -534,6 +545,83 @@ async def test_bookkeeping_without_a_version_is_older_than_any_event(world: Worl
     assert (await world.booked() or {})["version"] == 1
 
 
+# --- reconcile: a deleted task's tombstone -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("again", "changes"),
+    [
+        (EventType.TASK_CREATED, None),
+        (EventType.TASK_UPDATED, {"reminders": ()}),
+        (EventType.TASK_REOPENED, None),
+    ],
+)
+async def test_an_event_of_a_deleted_task_at_its_last_version_books_nothing(
+    world: World, again: EventType, changes: dict[str, Any] | None
+) -> None:
+    """The deletion carries the task at its last version: the fact of that version,
+    redelivered after the deletion, is no newer than the deletion."""
+    task = a_task(Reminder(at=SOON))
+    await world.service.reconcile(fact(EventType.TASK_CREATED, task, 1))
+    task.reminders = (Reminder(at=LATER),)
+    last = fact(again, task, 2, changes=changes)
+    await world.service.reconcile(last)
+    await world.service.reconcile(fact(EventType.TASK_DELETED, task, 2))
+    assert await world.jobs(SOON, LATER) == {SOON: None, LATER: None}
+
+    await world.service.reconcile(last)
+    await world.service.reconcile(fact(EventType.TASK_CREATED, a_task(Reminder(at=SOON)), 1))
+
+    assert await world.booked() == {"version": 2, "deleted": True}
+    assert await world.jobs(SOON, LATER) == {SOON: None, LATER: None}
+    world.clock.moment = LATER
+    assert await world.fire_due() == 0
+    assert world.heard == []
+
+
+async def test_an_old_event_arriving_after_the_deletion_books_nothing(world: World) -> None:
+    """Out of order: the task lost its reminder, then was deleted, and only then does the
+    event of its creation (with the reminder) arrive, never handled before."""
+    created = fact(EventType.TASK_CREATED, a_task(Reminder(at=SOON)), 1)
+    task = a_task()
+    await world.service.reconcile(fact(EventType.TASK_DELETED, task, 2))
+
+    await world.service.reconcile(created)
+
+    assert await world.booked() == {"version": 2, "deleted": True}
+    assert await world.jobs(SOON) == {SOON: None}
+
+
+async def test_the_deletion_again_cancels_jobs_a_crash_left_behind(world: World) -> None:
+    """The tombstone is written before the scheduler is told: a crash in between leaves the
+    jobs, and the redelivered deletion cancels them."""
+    task = a_task(Reminder(at=SOON))
+    await world.service.reconcile(fact(EventType.TASK_CREATED, task, 1))
+    job = await world.scheduler.get(job_name(TASK_ID, iso(SOON)))
+    assert job is not None
+    deleted = fact(EventType.TASK_DELETED, task, 1)
+    await world.service.reconcile(deleted)
+    await world.scheduler.schedule(job.name, job.due_at, job.payload)  # the crash
+
+    await world.service.reconcile(deleted)
+
+    assert await world.jobs(SOON) == {SOON: None}
+    assert await world.booked() == {"version": 1, "deleted": True}
+
+
+async def test_a_tombstone_expires_and_is_then_forgotten(world: World) -> None:
+    task = a_task(Reminder(at=SOON))
+    await world.service.reconcile(fact(EventType.TASK_CREATED, task, 1))
+    await world.service.reconcile(fact(EventType.TASK_DELETED, task, 1))
+    assert world.state.ttls == [None, TOMBSTONE_KEPT]
+
+    world.clock.moment = NOW + TOMBSTONE_KEPT - timedelta(seconds=1)
+    assert await world.booked() == {"version": 1, "deleted": True}
+    world.clock.moment = NOW + TOMBSTONE_KEPT
+    assert await world.booked() is None
+    assert await world.state.store.purge() == 1
+
+
 # --- reconcile: another instance writes the bookkeeping meanwhile ----------------------
 
 
@@ -590,7 +678,7 @@ async def test_deleting_retries_over_a_bookkeeping_changed_meanwhile(world: Worl
     await world.service.reconcile(fact(EventType.TASK_DELETED, task, 2))
 
     assert world.state.reads == 3  # the created event's, then two for the deletion
-    assert await world.booked() is None
+    assert await world.booked() == {"version": 2, "deleted": True}
     assert await world.jobs(SOON) == {SOON: None}
 
 
@@ -800,7 +888,7 @@ async def test_a_job_deleted_meanwhile_is_not_forgotten_twice(world: World) -> N
     await world.service.fire(job)
 
     assert len(world.heard) == 1
-    assert await world.booked() is None
+    assert await world.booked() == {"version": 2, "deleted": True}  # the tombstone stays
 
 
 async def test_a_fired_job_that_cannot_be_forgotten_is_not_an_error(world: World) -> None:

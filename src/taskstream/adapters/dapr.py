@@ -13,9 +13,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 import httpx
@@ -327,13 +328,21 @@ class DaprStateStore:
         return None
 
     async def set(
-        self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
+        self,
+        key: str,
+        value: dict[str, Any],
+        etag: str | None = None,
+        *,
+        first_write: bool = False,
+        ttl: timedelta | None = None,
     ) -> None:
         item: dict[str, Any] = {"key": key, "value": value}
         if etag is not None:
             item["etag"] = etag
         if etag is not None or first_write:
             item["options"] = {"concurrency": "first-write"}
+        if ttl is not None:  # the store deletes the item then (its cleanupInterval)
+            item["metadata"] = {"ttlInSeconds": str(max(1, math.ceil(ttl.total_seconds())))}
         response = await self._sidecar.http.post(f"/v1.0/state/{self._store}", json=[item])
         self._check(response, f"saving state {key!r}", key)
 

@@ -255,10 +255,17 @@ class StateStore(Protocol):
     async def get(self, key: str) -> StateItem | None: ...
 
     async def set(
-        self, key: str, value: dict[str, Any], etag: str | None = None, *, first_write: bool = False
+        self,
+        key: str,
+        value: dict[str, Any],
+        etag: str | None = None,
+        *,
+        first_write: bool = False,
+        ttl: timedelta | None = None,
     ) -> None:
         """Store `value`; with `etag`, only over that version; with `first_write`, only if
-        absent; raises ETagMismatch otherwise."""
+        absent; raises ETagMismatch otherwise. With `ttl`, the item is forgotten that long
+        after this write (an expired item reads as absent); without, it stays."""
         ...
 
     async def delete(self, key: str, etag: str | None = None) -> None: ...

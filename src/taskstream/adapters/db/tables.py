@@ -175,6 +175,8 @@ state = Table(
     Column("value", JSON(), nullable=False),
     Column("etag", Integer(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Index("ix_state_expires_at", "expires_at"),
 )
 
 activity = Table(

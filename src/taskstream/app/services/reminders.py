@@ -9,6 +9,12 @@ schedules or cancels the difference. Doing this twice does nothing more, and an 
 older than the bookkeeping (a lower task version) is skipped, so a redelivered old event
 never brings back a job.
 
+A deletion leaves a tombstone in place of the bookkeeping (`{"version", "deleted"}`, no
+jobs), so an event of the deleted task that comes later (redelivered, replayed from the
+dead letters, or late) finds it and is skipped, even one of the same version: the
+deletion carries the task as it was, at its last version. The tombstone expires after
+`TOMBSTONE_KEPT`, longer than any topic (dead letters included) keeps an event.
+
 The bookkeeping is written first (with its ETag) and the scheduler is told afterwards: a
 job exists only if the bookkeeping lists it, and `fire` publishes only a job it lists, so
 a job left behind by a failure or a race is never seen by a user. A job is named after
@@ -20,7 +26,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
@@ -54,6 +60,9 @@ _WHEN_FIELDS: Final = frozenset({"reminders", "due", "timezone"})
 """The fields of a task that its reminders' moments depend on, named as an update names
 its changes (`Task.apply`)."""
 _ATTEMPTS: Final = 5
+TOMBSTONE_KEPT: Final = timedelta(days=28)
+"""How long a deleted task's tombstone is kept: the longest retention of its events' topics
+(the dead-letter topics keep 28 days, `task-events` 7)."""
 """Rounds of read-compute-write before giving up on a contended bookkeeping item."""
 
 
@@ -100,12 +109,34 @@ def _fact_of(event: CloudEvent) -> tuple[TaskFact, int]:
     return fact, fact.version
 
 
-def _booked(item: StateItem | None) -> tuple[int, set[str], set[str]]:
-    """The bookkeeping's version, its scheduled jobs and the jobs that already fired."""
-    if item is None:
-        return 0, set(), set()
-    value = item.value
-    return int(value.get("version", 0)), set(value.get("jobs", [])), set(value.get("fired", []))
+@dataclass(frozen=True, slots=True)
+class _Booked:
+    """The bookkeeping of a task as read: its version, the jobs it scheduled, the jobs that
+    fired already, and whether it is a deleted task's tombstone."""
+
+    version: int = 0
+    jobs: frozenset[str] = frozenset()
+    fired: frozenset[str] = frozenset()
+    deleted: bool = False
+
+    @classmethod
+    def of(cls, item: StateItem | None) -> _Booked:
+        if item is None:
+            return cls()
+        value = item.value
+        return cls(
+            int(value.get("version", 0)),
+            frozenset(value.get("jobs", [])),
+            frozenset(value.get("fired", [])),
+            value.get("deleted") is True,
+        )
+
+    def outdates(self, event: CloudEvent, task_version: int) -> bool:
+        """Whether the event is older than what is booked: of a lower version, or of the
+        deleted task at its last version (the deletion itself again excepted)."""
+        if self.deleted and event.type is not EventType.TASK_DELETED:
+            return self.version >= task_version
+        return self.version > task_version
 
 
 class ReminderService:
@@ -118,12 +149,14 @@ class ReminderService:
         bus: EventBus,
         events: EventFactory,
         clock: Clock,
+        tombstone_kept: timedelta = TOMBSTONE_KEPT,
     ) -> None:
         self._scheduler = scheduler
         self._state = state
         self._bus = bus
         self._events = events
         self._clock = clock
+        self._tombstone_kept = tombstone_kept
         scheduler.on_fire(JOB_PREFIX, self.fire)
 
     def subscriptions(self) -> list[Handles]:
@@ -146,15 +179,17 @@ class ReminderService:
             # No reminder now, and none before this change (it left them and the due
             # alone): nothing is booked, nothing to book, no state to read (most tasks).
             return
+        deleting = event.type is EventType.TASK_DELETED
         for _ in range(_ATTEMPTS):
             item = await self._state.get(key)
-            version, booked, fired = _booked(item)
-            if version > task_version:
+            current = _Booked.of(item)
+            if current.outdates(event, task_version):
                 log.debug("event %s is older than the bookkeeping of %s", event.id, key)
                 return
-            if item is None and not candidates:
+            if item is None and not candidates and not deleting:
                 # Nothing booked and nothing wanted: no state to keep (most tasks).
                 return
+            booked, fired = current.jobs, current.fired
             now = self._clock.now()
             # A reminder still ahead when the change was made is kept even if its moment
             # has passed since (the event waited in the outbox through a restart): it
@@ -193,15 +228,16 @@ class ReminderService:
         jobs: list[str],
         fired: list[str],
     ) -> None:
+        value: dict[str, Any]
+        ttl: timedelta | None = None
         if event.type is EventType.TASK_DELETED:
-            if item is not None:
-                await self._state.delete(key, item.etag)
-            return
-        value = {"version": version, "jobs": jobs, "fired": fired}
-        if item is None:
-            await self._state.set(key, value, first_write=True)
+            value, ttl = {"version": version, "deleted": True}, self._tombstone_kept
         else:
-            await self._state.set(key, value, item.etag)
+            value = {"version": version, "jobs": jobs, "fired": fired}
+        if item is None:
+            await self._state.set(key, value, first_write=True, ttl=ttl)
+        else:
+            await self._state.set(key, value, item.etag, ttl=ttl)
 
     async def fire(self, job: Job) -> None:
         """Publish `reminder.due` for a job the bookkeeping still lists, then forget it."""
@@ -211,8 +247,7 @@ class ReminderService:
             log.error("job %s has no task or user; not firing it", job.name)
             return
         key = bookkeeping_key(task_id)
-        _, booked, _ = _booked(await self._state.get(key))
-        if job.name not in booked:
+        if job.name not in _Booked.of(await self._state.get(key)).jobs:
             log.info("job %s is no longer wanted; not firing it", job.name)
             return
         data = {
