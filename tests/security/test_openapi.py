@@ -3,13 +3,17 @@ from it); tests/security/test_schemathesis.py checks it against the running serv
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
+from taskstream.app.access_tokens import NAME_MAX
+from taskstream.bootstrap import build
 from taskstream.domain.tasks import TAG_MAX, TAGS_PER_TASK, TITLE_MAX
-from taskstream.entrypoints.api.app import openapi_document
+from taskstream.entrypoints.api.app import create_app, openapi_document
+from taskstream.settings import Settings
 from tests.integration.conftest import Login
 
 DOCUMENT = openapi_document()
@@ -48,6 +52,30 @@ def test_the_limits_are_the_real_ones() -> None:
     due_time = create["due_time"]["anyOf"][0]
     assert "format" not in due_time
     assert due_time["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def test_the_chat_and_token_limits_are_stated() -> None:
+    message = SCHEMAS["ChatIn"]["properties"]["message"]
+    assert message["maxLength"] == Settings(_env_file=None).chat_max_message_chars  # type: ignore[call-arg]
+    assert re.fullmatch(message["pattern"][1:-1], " hi ")
+    for bad in ("", " \t", "hi\x00"):
+        assert not re.fullmatch(message["pattern"][1:-1], bad)
+    [conversation] = SCHEMAS["ChatIn"]["properties"]["conversation_id"]["anyOf"][:1]
+    assert conversation["pattern"] == "^[^\\x00]*$"
+    name = SCHEMAS["TokenCreate"]["properties"]["name"]
+    assert name["maxLength"] == NAME_MAX
+    assert name["pattern"] == message["pattern"]
+
+
+def test_the_chat_limit_stated_is_the_servers_setting() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        jwt_secret="0" * 32,
+        database_url="sqlite+aiosqlite://",
+        chat_max_message_chars=50,
+    )
+    document = create_app(build(settings), migrate=False).openapi()
+    assert document["components"]["schemas"]["ChatIn"]["properties"]["message"]["maxLength"] == 50
 
 
 @pytest.mark.parametrize("name", ["title", "description", "priority", "tags", "timezone"])

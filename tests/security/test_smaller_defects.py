@@ -12,11 +12,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from taskstream.app.access_tokens import NAME_MAX
 from taskstream.bootstrap import Container, build
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 from tests.conftest import AdjustableClock
 from tests.integration.conftest import Login
+from tests.security.cases import NUL_IN_CHAT, NUL_IN_TASK_TEXT, NUL_IN_URLS
 
 PASSWORD = "correct horse battery"
 
@@ -106,14 +108,7 @@ async def test_signups_are_limited_per_address(settings: Settings, clock: Adjust
 # --- 8: the smaller ones ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"title": "a\x00b"},
-        {"title": "ok", "description": "a\x00b"},
-        {"title": "ok", "tags": ["a\x00b"]},
-    ],
-)
+@pytest.mark.parametrize("fields", NUL_IN_TASK_TEXT)
 async def test_nul_characters_are_refused_in_task_text(
     client: httpx.AsyncClient, login: Login, fields: dict[str, object]
 ) -> None:
@@ -135,15 +130,50 @@ async def test_nul_characters_are_refused_in_emails_and_urls(
     )
     assert response.status_code == 401
     headers = await login()
-    for path, params in (
-        ("/tasks/abc%00def", {}),
-        ("/tasks", {"tags_all": "a\x00"}),
-        ("/tasks", {"q": "milk\x00"}),
-        ("/activity", {"task_id": "a\x00"}),
-    ):
+    for path, params in NUL_IN_URLS:
         response = await client.get(path, headers=headers, params=params)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["code"] == "nul_character"
+
+
+@pytest.mark.parametrize("body", NUL_IN_CHAT)
+async def test_nul_characters_are_refused_in_chat_messages(
+    client: httpx.AsyncClient, login: Login, body: dict[str, object]
+) -> None:
+    headers = await login()
+    response = await client.post("/chat", headers=headers, json=body)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["code"] == "nul_character"
+    assert error["field"] == next(k for k, v in body.items() if "\x00" in str(v))
+    conversations = await client.get("/conversations", headers=headers)
+    assert conversations.json()["data"] == []
+
+
+async def test_chat_messages_and_token_names_are_held_to_the_limits_the_schema_states(
+    client: httpx.AsyncClient, login: Login, container: Container
+) -> None:
+    headers = await login()
+    longest = container.settings.chat_max_message_chars
+    for message, code in (
+        (" \t\n", "message_blank"),
+        ("x" * longest + " ", "message_too_long"),  # counted as given, as the schema does
+    ):
+        response = await client.post("/chat", headers=headers, json={"message": message})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["code"] == code
+    for name, code in (
+        ("x" * (NAME_MAX + 1), "token_name_length"),
+        (" " * NAME_MAX, "token_name_length"),
+        ("x" * NAME_MAX + " ", "token_name_length"),
+        ("desk\x00top", "nul_character"),
+    ):
+        response = await client.post("/tokens", headers=headers, json={"name": name})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["code"] == code
+    assert (await client.get("/tokens", headers=headers)).json()["data"] == []
+    response = await client.post("/tokens", headers=headers, json={"name": " x" * (NAME_MAX // 2)})
+    assert response.status_code == 201, response.text
 
 
 async def test_an_empty_time_zone_is_refused_not_read_as_utc(

@@ -595,7 +595,7 @@ export interface components {
             conversation_id?: string | null;
             /**
              * Message
-             * @description What the user says (at most TASKSTREAM_CHAT_MAX_MESSAGE_CHARS).
+             * @description What the user says: not blank, at most TASKSTREAM_CHAT_MAX_MESSAGE_CHARS characters (the schema states this server's setting).
              * @example remind me to call mom tomorrow at 6pm
              */
             message: string;

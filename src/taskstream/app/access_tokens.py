@@ -14,6 +14,7 @@ from typing import Final, Protocol
 
 from taskstream.app.ports import Clock, IdFactory, Principal, token_digest
 from taskstream.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from taskstream.domain.text import refuse_nul
 
 PREFIX: Final = "tsk_"
 NAME_MAX: Final = 100
@@ -60,14 +61,14 @@ class PersonalTokens:
 
     async def create(self, user_id: str, name: str) -> tuple[AccessToken, str]:
         """A new token and its secret, which is never shown again."""
-        name = name.strip()
-        if not 1 <= len(name) <= NAME_MAX:
+        refuse_nul("name", name)
+        if not name.strip() or len(name) > NAME_MAX:  # as given: the API's schema states it
             raise ValidationFailed.of(
                 "name", "token_name_length", f"A token's name has 1 to {NAME_MAX} characters."
             )
         secret = PREFIX + secrets.token_urlsafe(32)
         token = AccessToken(
-            id=self.new_id(), user_id=user_id, name=name, created_at=self.clock.now()
+            id=self.new_id(), user_id=user_id, name=name.strip(), created_at=self.clock.now()
         )
         if not await self.store.add(token, token_digest(secret), PER_USER):
             raise Conflict(

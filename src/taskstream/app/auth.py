@@ -22,7 +22,8 @@ from taskstream.app.ports import (
 )
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.domain.errors import EmailTaken, Problems, Unauthorized, ValidationFailed
-from taskstream.domain.tasks import NUL, zone
+from taskstream.domain.tasks import zone
+from taskstream.domain.text import NUL
 from taskstream.domain.users import User, check_password, clean_email
 
 

@@ -30,6 +30,7 @@ from taskstream.chat.plan import KnownTask, Plan, PlanContext, Planner, ToolCall
 from taskstream.chat.tools import SPECS, TaskList, Tools
 from taskstream.domain.errors import DomainError, NotFound, ValidationFailed
 from taskstream.domain.tasks import Status, zone
+from taskstream.domain.text import refuse_nul
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class ChatService:
     async def send(
         self, caller: Principal, message: str, conversation_id: str | None = None
     ) -> ChatTurn:
-        text = self._checked(message)
+        text = self._checked(message, conversation_id)
         now = self._clock.now()
         if conversation_id is None:
             conversation = Conversation(
@@ -150,16 +151,19 @@ class ChatService:
         )
         return ChatTurn(conversation.id, response, tuple(outcome.records), bool(outcome.pending))
 
-    def _checked(self, message: str) -> str:
+    def _checked(self, message: str, conversation_id: str | None) -> str:
+        refuse_nul("message", message)
+        if conversation_id is not None:
+            refuse_nul("conversation_id", conversation_id)
         text = message.strip()
         if not text:
             raise ValidationFailed.of("message", "message_blank", "Say something first.")
-        if len(text) > self.max_message_chars:
+        if len(message) > self.max_message_chars:  # as given: the API's schema states it
             raise ValidationFailed.of(
                 "message",
                 "message_too_long",
                 f"A message has at most {self.max_message_chars} characters; "
-                f"this one has {len(text)}.",
+                f"this one has {len(message)}.",
             )
         return text
 

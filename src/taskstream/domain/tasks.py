@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskstream.domain import recurrence as rec
 from taskstream.domain.errors import Problems, ValidationFailed
+from taskstream.domain.text import NUL, nul_problem
 
 TITLE_MAX: Final = 200
 DESCRIPTION_MAX: Final = 10_000
@@ -126,14 +127,10 @@ class Reminder:
 # --- validation of single fields -------------------------------------------------------
 
 
-NUL: Final = "\x00"
-_NUL_MESSAGE: Final = "Text may not contain NUL characters (U+0000)."
-
-
 def clean_title(value: str, problems: Problems) -> str:
     title = value.strip()
     if NUL in title:
-        problems.add("title", "nul_character", _NUL_MESSAGE)
+        problems.problems.append(nul_problem("title"))
     elif not title:
         problems.add("title", "title_blank", "A title is required.")
     elif len(value) > TITLE_MAX:  # as given, so the API's schema can state the limit
@@ -143,7 +140,7 @@ def clean_title(value: str, problems: Problems) -> str:
 
 def clean_description(value: str, problems: Problems) -> str:
     if NUL in value:
-        problems.add("description", "nul_character", _NUL_MESSAGE)
+        problems.problems.append(nul_problem("description"))
     elif len(value) > DESCRIPTION_MAX:
         problems.add(
             "description",
@@ -161,7 +158,7 @@ def normal_tag(value: str) -> str:
 def clean_tag(value: str, problems: Problems, field_name: str = "tags") -> str:
     tag = normal_tag(value)
     if NUL in tag:
-        problems.add(field_name, "nul_character", _NUL_MESSAGE)
+        problems.problems.append(nul_problem(field_name))
     elif not tag or len(value) > TAG_MAX:  # as given, so the API's schema can state it
         problems.add(field_name, "tag_length", f"A tag has 1 to {TAG_MAX} characters.")
     elif any(ch.isspace() or ch == "," for ch in tag):

@@ -87,7 +87,8 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    openapi.install(app)
+    chat_max = container.settings.chat_max_message_chars
+    openapi.install(app, limits={"ChatIn": {"message": {"maxLength": chat_max}}})
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(HardeningMiddleware, no_store_prefix=f"{API_PREFIX}/auth/")
     observability.install(app, serve_metrics=container.settings.metrics_port is None)

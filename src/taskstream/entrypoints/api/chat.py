@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field
 
 from taskstream.chat.conversations import Conversation, Message, Role, ToolRecord
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser
-from taskstream.entrypoints.api.schemas import Problem
+from taskstream.entrypoints.api.schemas import NO_NUL_PATTERN, NOT_BLANK_PATTERN, Problem
 
 router = APIRouter(tags=["chat"])
 
 CONVERSATIONS_MAX = 100
 MESSAGES_MAX = 500
+MESSAGE_BOUND = 100_000
+"""The most any setting lets a chat message hold; the OpenAPI document states the setting."""
 
 _ConversationId = Annotated[str, Path(max_length=36)]
 
@@ -28,13 +30,15 @@ _ConversationId = Annotated[str, Path(max_length=36)]
 class ChatIn(BaseModel):
     model_config = {"extra": "forbid"}
 
-    conversation_id: str | None = Field(
-        default=None, max_length=36, description="Continue this conversation; empty: a new one."
-    )
-    message: str = Field(
-        max_length=100_000,
+    conversation_id: (
+        Annotated[str, Field(max_length=36, json_schema_extra={"pattern": NO_NUL_PATTERN})] | None
+    ) = Field(default=None, description="Continue this conversation; empty: a new one.")
+    message: str = Field(  # the service checks the configured limit; pydantic bounds the work
+        max_length=MESSAGE_BOUND,
         examples=["remind me to call mom tomorrow at 6pm"],
-        description="What the user says (at most TASKSTREAM_CHAT_MAX_MESSAGE_CHARS).",
+        description="What the user says: not blank, at most TASKSTREAM_CHAT_MAX_MESSAGE_CHARS "
+        "characters (the schema states this server's setting).",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
     )
 
 

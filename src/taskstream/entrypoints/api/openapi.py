@@ -10,6 +10,7 @@ generated from this document, so it must not promise less or more than that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -26,8 +27,13 @@ _GENERIC: Final = {
 }
 
 
-def install(app: FastAPI) -> None:
-    """Serve the truthful document as the app's OpenAPI (built once, on first use)."""
+Limits = Mapping[str, Mapping[str, Mapping[str, Any]]]
+"""Keywords to state on properties of component schemas: schema -> property -> keywords."""
+
+
+def install(app: FastAPI, limits: Limits | None = None) -> None:
+    """Serve the truthful document as the app's OpenAPI (built once, on first use), with
+    `limits` that this server's settings decide (a chat message's length)."""
     generate = app.openapi
     done = False
 
@@ -36,6 +42,7 @@ def install(app: FastAPI) -> None:
         document = generate()  # FastAPI's, kept in app.openapi_schema after the first call
         if not done:
             truthful(document)
+            _limited(document, limits or {})
             done = True
         return document
 
@@ -75,3 +82,11 @@ def _problem(response: dict[str, Any], status: str) -> None:
     if response.get("description") in {None, "", "Validation Error"}:
         response["description"] = _GENERIC.get(status, "An error, as problem details.")
     response["content"] = {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}}
+
+
+def _limited(document: dict[str, Any], limits: Limits) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    for name, properties in limits.items():
+        if name in schemas:  # a service without the route has no such schema
+            for prop, keywords in properties.items():
+                schemas[name]["properties"][prop].update(keywords)

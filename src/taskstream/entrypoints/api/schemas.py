@@ -104,8 +104,8 @@ Moment = Annotated[
 # one word without commas, no text holds NUL. (U+0130 grows when lower-cased, past a
 # tag's or an address's limit: it is left out where text is lower-cased.)
 
-_NO_NUL: Final = "^[^\\x00]*$"
-_TITLE_PATTERN: Final = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+NO_NUL_PATTERN: Final = "^[^\\x00]*$"
+NOT_BLANK_PATTERN: Final = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 TAG_PATTERN: Final = "^\\s*[^\\s,\\x00\\u0130]+\\s*$"
 _PART: Final = "[^@\\s\\x00\\u0130]+"
 _EMAIL_PATTERN: Final = f"^\\s*{_PART}@{_PART}\\.{_PART}\\s*$"
@@ -116,11 +116,11 @@ _Title = Annotated[
     Field(  # the domain checks the limit, with its own code; the schema states it
         max_length=10 * TITLE_MAX,
         examples=["Buy milk"],
-        json_schema_extra={"maxLength": TITLE_MAX, "pattern": _TITLE_PATTERN},
+        json_schema_extra={"maxLength": TITLE_MAX, "pattern": NOT_BLANK_PATTERN},
     ),
 ]
 _Description = Annotated[
-    str, Field(max_length=DESCRIPTION_MAX, json_schema_extra={"pattern": _NO_NUL})
+    str, Field(max_length=DESCRIPTION_MAX, json_schema_extra={"pattern": NO_NUL_PATTERN})
 ]
 # Limits the domain checks with codes of its own: pydantic only bounds the work (x10).
 _Tag = Annotated[

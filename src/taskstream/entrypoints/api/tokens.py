@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
-from taskstream.app.access_tokens import AccessToken
+from taskstream.app.access_tokens import NAME_MAX, AccessToken
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, LoggedInUser
-from taskstream.entrypoints.api.schemas import Problem
+from taskstream.entrypoints.api.schemas import NOT_BLANK_PATTERN, Problem
 
 router = APIRouter(tags=["tokens"])
 
@@ -24,7 +24,11 @@ _ONE: dict[int | str, dict[str, Any]] = {
 class TokenCreate(BaseModel):
     model_config = {"extra": "forbid"}
 
-    name: str = Field(max_length=1_000, examples=["Desktop MCP client"])
+    name: str = Field(  # the use case checks the limit with its own code; the schema states it
+        max_length=10 * NAME_MAX,
+        examples=["Desktop MCP client"],
+        json_schema_extra={"maxLength": NAME_MAX, "pattern": NOT_BLANK_PATTERN},
+    )
 
 
 class AccessTokenPublic(BaseModel):
