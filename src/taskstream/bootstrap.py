@@ -268,6 +268,7 @@ def _auth_service(
         new_id=new_id,
         hasher=Argon2PasswordHasher(),
         tokens=tokens,
+        events=EventFactory("taskstream/api", new_id, clock),
         refresh_lifetime=timedelta(days=settings.refresh_token_days),
         per_account=SlidingWindowLimiter(clock, settings.login_attempts_per_account, window),
         per_address=SlidingWindowLimiter(clock, settings.login_attempts_per_address, window),

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskstream.adapters.db.database import Database
@@ -111,6 +113,35 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
         yield http
+
+
+@pytest.fixture
+async def server(container: Container) -> AsyncIterator[str]:
+    """The API served by uvicorn on a free loopback port (WebSockets need a real server);
+    the ws:// URL of its live updates."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(container, migrate=False),
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    served = uvicorn.Server(config)
+    task = asyncio.create_task(served.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # a start-up failure is the test's failure
+        return served.started
+
+    await eventually(started)
+    yield f"ws://127.0.0.1:{port}/api/v1/ws"
+    served.should_exit = True
+    await asyncio.wait_for(task, timeout=15)
+    sock.close()
 
 
 Login = Callable[..., Awaitable[dict[str, str]]]

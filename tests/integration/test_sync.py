@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -26,7 +25,6 @@ from taskstream.adapters.system import new_id
 from taskstream.app.events import CloudEvent, EventFactory, EventType
 from taskstream.app.services.sync import SyncService
 from taskstream.bootstrap import Container
-from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 from tests.conftest import AdjustableClock, eventually
 from tests.integration.conftest import Login
@@ -42,34 +40,6 @@ Message = dict[str, Any]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sync_buffer_size": BUFFER, "sync_queue_size": QUEUE})
-
-
-@pytest.fixture
-async def server(container: Container) -> AsyncIterator[str]:
-    """The API served by uvicorn on a free loopback port; its ws:// base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(container, migrate=False),
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        if task.done():
-            task.result()  # a start-up failure is the test's failure
-        return served.started
-
-    await eventually(started)
-    yield f"ws://127.0.0.1:{port}/api/v1/ws"
-    served.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
-    sock.close()
 
 
 @pytest.fixture
@@ -153,7 +123,7 @@ async def _nothing_more(ws: ClientConnection) -> None:
 
 def _live_tasks() -> list[asyncio.Task[Any]]:
     """The per-connection tasks of the WebSocket route still running."""
-    names = {"_send", "_listen"}
+    names = {"_send", "_listen", "_guard"}
     return [t for t in asyncio.all_tasks() if t.get_coro().__name__ in names]  # type: ignore[union-attr]
 
 

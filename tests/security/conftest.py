@@ -18,6 +18,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures, found by name
     database_url,
     login,
     postgres_url,
+    server,
     settings,
     sqlite_template,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,9 +22,11 @@ def _tokens() -> JwtTokens:
 def test_a_checked_token_is_remembered_until_it_expires() -> None:
     tokens = _tokens()
     # Issued 59 s ago with a lifetime of 60 s: valid for one more second.
-    token = tokens.issue(ADA, datetime.now(UTC) - timedelta(seconds=59), "t1")
-    assert tokens.check(token) == ADA
-    assert tokens.check(token) == ADA  # from memory
+    issued = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=59)
+    token = tokens.issue(ADA, issued, "t1")
+    valid = replace(ADA, expires_at=issued + timedelta(seconds=60))
+    assert tokens.check(token) == valid
+    assert tokens.check(token) == valid  # from memory
     time.sleep(1.2)
     with pytest.raises(Unauthorized) as refused:
         tokens.check(token)
@@ -33,7 +36,7 @@ def test_a_checked_token_is_remembered_until_it_expires() -> None:
 def test_a_forged_token_is_refused_even_next_to_a_remembered_one() -> None:
     tokens = _tokens()
     token = tokens.issue(ADA, datetime.now(UTC), "t2")
-    assert tokens.check(token) == ADA
+    assert tokens.check(token).user_id == ADA.user_id
     head, claims, signature = token.split(".")
     forged = f"{head}.{claims}.{signature[:-2]}AA"
     with pytest.raises(Unauthorized) as refused:
@@ -47,3 +50,10 @@ def test_the_memory_stays_bounded() -> None:
     for n in range(JwtTokens.REMEMBERED + 10):
         tokens.check(tokens.issue(ADA, now, f"t{n}"))
     assert len(tokens._checked) <= JwtTokens.REMEMBERED
+
+
+def test_a_token_names_the_log_in_it_belongs_to() -> None:
+    tokens = _tokens()
+    token = tokens.issue(replace(ADA, session="family-1"), datetime.now(UTC), "t3")
+    assert tokens.check(token).session == "family-1"
+    assert tokens.check(tokens.issue(ADA, datetime.now(UTC), "t4")).session is None

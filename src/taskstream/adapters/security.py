@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -45,7 +45,9 @@ class JwtTokens:
 
     A client sends the same token with every request until it expires: a token that passed
     the full check is remembered with its validity window, and later checks of it only
-    compare the time (tokens carry no state a server could revoke before `exp`).
+    compare the time. A token of a log-in names it (`sid`, the family of its refresh
+    tokens): the token itself stays valid until `exp`, but what lasts longer than one
+    request (a WebSocket) ends when that log-in is revoked.
     """
 
     ALGORITHM = "HS256"
@@ -71,6 +73,8 @@ class JwtTokens:
             "exp": now + self.lifetime,
             "jti": token_id,
         }
+        if principal.session is not None:
+            claims["sid"] = principal.session
         return jwt.encode(claims, self._secret, algorithm=self.ALGORITHM)
 
     def check(self, token: str) -> Principal:
@@ -92,7 +96,13 @@ class JwtTokens:
             ) from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("This access token is not valid.", code="token_invalid") from exc
-        principal = Principal(str(claims["sub"]), str(claims.get("tz", "UTC")))
+        session = claims.get("sid")
+        principal = Principal(
+            str(claims["sub"]),
+            str(claims.get("tz", "UTC")),
+            session=None if session is None else str(session),
+            expires_at=datetime.fromtimestamp(float(claims["exp"]), UTC),
+        )
         if len(self._checked) >= self.REMEMBERED:
             self._checked.clear()
         valid_from = max(float(claims["iat"]), float(claims.get("nbf", claims["iat"])))

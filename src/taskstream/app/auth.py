@@ -1,4 +1,10 @@
-"""Sign-up, log-in, token refresh and log-out."""
+"""Sign-up, log-in, token refresh and log-out.
+
+A log-in is a session: the family of refresh tokens it starts, whose id its access tokens
+carry. Ending it (log-out, or a stolen refresh token used twice) revokes the family and,
+in the same transaction, puts `session.revoked` in the outbox, so `sync` closes the
+sockets opened with its access tokens wherever they are held.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import NoReturn
 
+from taskstream.app.events import EventFactory, EventType
 from taskstream.app.ports import (
     Clock,
     IdFactory,
@@ -62,6 +69,7 @@ class AuthService:
     new_id: IdFactory
     hasher: PasswordHasher
     tokens: TokenIssuer
+    events: EventFactory
     refresh_lifetime: timedelta
     per_account: SlidingWindowLimiter
     """Failed log-ins per account, from clients not known to it."""
@@ -154,7 +162,7 @@ class AuthService:
             if stored is None or stored.expires_at <= now:
                 raise invalid
             if not await uow.refresh_tokens.revoke(stored.token_hash, now):
-                await uow.refresh_tokens.revoke_family(stored.family, now)
+                await self._end_session(uow, stored)
                 await uow.commit()
                 raise invalid
             user = await uow.users.by_id(stored.user_id)
@@ -168,8 +176,19 @@ class AuthService:
         async with self.writer() as uow:
             stored = await uow.refresh_tokens.get(token_digest(refresh_token))
             if stored is not None:
-                await uow.refresh_tokens.revoke_family(stored.family, self.clock.now())
+                await self._end_session(uow, stored)
                 await uow.commit()
+
+    async def _end_session(self, uow: UnitOfWork, stored: RefreshToken) -> None:
+        """Revoke the session's refresh tokens and tell `sync` to close its sockets."""
+        await uow.refresh_tokens.revoke_family(stored.family, self.clock.now())
+        await uow.outbox.add(
+            [
+                self.events.make(
+                    EventType.SESSION_REVOKED, stored.user_id, {"session": stored.family}
+                )
+            ]
+        )
 
     def authenticate(self, access_token: str) -> Principal:
         """Who an access token was issued to."""
@@ -188,5 +207,6 @@ class AuthService:
         await uow.refresh_tokens.add(
             RefreshToken(token_digest(refresh), user.id, family, now + self.refresh_lifetime)
         )
-        access = self.tokens.issue(Principal(user.id, user.timezone), now, self.new_id())
+        principal = Principal(user.id, user.timezone, session=family)
+        access = self.tokens.issue(principal, now, self.new_id())
         return TokenPair(access, refresh, int(self.tokens.lifetime.total_seconds()))

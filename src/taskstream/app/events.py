@@ -1,7 +1,8 @@
 """The wire format of every message: CloudEvents 1.0 in JSON. This module alone owns it.
 
 Topics carry facts for services (`task-events`, `reminders`) and what clients must see
-(`task-updates`). The partition key of every message is its user id, so one user's
+(`task-updates`, where `session.revoked` also tells `sync` to close the sockets of a log-in
+that ended). The partition key of every message is its user id, so one user's
 messages stay in order. `data` of task events holds the task after the change (before
 it, for a deletion) as `task_data` writes it; `task.updated` adds the changed fields.
 """
@@ -41,6 +42,7 @@ class EventType(StrEnum):
     REMINDER_DUE = "reminder.due"
     TASK_CHANGED = "task.changed"
     NOTIFICATION = "notification"
+    SESSION_REVOKED = "session.revoked"
 
     @property
     def topic(self) -> Topic:
@@ -56,6 +58,7 @@ _TOPIC: Final = {
     EventType.REMINDER_DUE: Topic.REMINDERS,
     EventType.TASK_CHANGED: Topic.TASK_UPDATES,
     EventType.NOTIFICATION: Topic.TASK_UPDATES,
+    EventType.SESSION_REVOKED: Topic.TASK_UPDATES,
 }
 
 

@@ -119,10 +119,15 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who an access token speaks for."""
+    """Who an access token speaks for, and for how long."""
 
     user_id: str
     timezone: str
+    session: str | None = None
+    """The log-in the token belongs to (the family of its refresh tokens); None for a
+    personal access token or an access token of an older release."""
+    expires_at: datetime | None = None
+    """When the token stops being valid; None for one that lasts until it is revoked."""
 
 
 class TokenIssuer(Protocol):

@@ -11,6 +11,11 @@ The handler never awaits a socket: it puts the message, serialized once, into ea
 connection's bounded queue and returns; each connection has its own sender (see
 `entrypoints/api/ws.py`). A connection whose queue is full is evicted: its queue is
 emptied, it is told to refetch and closed, and the other connections carry on.
+
+A connection belongs to the log-in (session) whose access token opened it. When that
+session is revoked (`session.revoked`, from `api`'s outbox, whichever process logged out)
+its connections are ended, and the session is remembered (the last `revoked` ones), so its
+access tokens, valid until they expire, cannot open new ones here.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from taskstream.app.events import CloudEvent, EventType, Topic
+from taskstream.app.ports import Drop
 from taskstream.app.services import Handles
+from taskstream.domain.errors import Unauthorized
 
 PUSHED: Final = frozenset({EventType.TASK_CHANGED, EventType.NOTIFICATION})
+REVOKED: Final = frozenset({EventType.SESSION_REVOKED})
 TOO_FAR_BEHIND: Final = "too far behind"
 
 
@@ -47,13 +55,18 @@ class Connection:
 
     The sender takes `first`, then `await next()` until it returns None: the connection was
     evicted (it fell too far behind) and must be told `refetch(TOO_FAR_BEHIND)` and closed.
+    `ended` is set when its session is revoked: the socket must be closed at once.
     """
 
-    __slots__ = ("_queue", "evicted", "first", "on_evict", "user_id")
+    __slots__ = ("_queue", "ended", "evicted", "first", "on_evict", "session", "user_id")
 
-    def __init__(self, user_id: str, first: list[str], queue_size: int) -> None:
+    def __init__(
+        self, user_id: str, first: list[str], queue_size: int, session: str | None = None
+    ) -> None:
         self.user_id = user_id
+        self.session = session
         self.first = first
+        self.ended = asyncio.Event()
         self.evicted = False
         self.on_evict: Callable[[], None] | None = None
         """Called once on eviction, e.g. to bound how long the sender may still block."""
@@ -137,6 +150,7 @@ class SyncService:
         epoch: str | None = None,
         remembered: int | None = None,
         idle_streams: int = 256,
+        revoked: int = 65_536,
     ) -> None:
         self.epoch = epoch or secrets.token_hex(8)
         self._buffer_size = buffer_size
@@ -146,12 +160,17 @@ class SyncService:
         self._streams: dict[str, _Stream] = {}
         self._idle: OrderedDict[str, None] = OrderedDict()  # no connection; oldest first
         self._offsets: dict[str, int] = {}  # of forgotten streams
+        self._revoked: OrderedDict[str, None] = OrderedDict()  # sessions; oldest first
+        self._max_revoked = revoked
         self.pushed = 0
         self.duplicates = 0
         self.evictions = 0
 
     def subscriptions(self) -> list[Handles]:
-        return [Handles(f"{self.name}.{Topic.TASK_UPDATES}", Topic.TASK_UPDATES, PUSHED, self.push)]
+        return [
+            Handles(f"{self.name}.{Topic.TASK_UPDATES}", Topic.TASK_UPDATES, PUSHED, self.push),
+            Handles(f"{self.name}.sessions", Topic.TASK_UPDATES, REVOKED, self.end_session),
+        ]
 
     async def push(self, event: CloudEvent) -> None:
         """Number the event in its user's stream and queue it for each of their connections."""
@@ -178,19 +197,38 @@ class SyncService:
             self._touch(connection.user_id, stream)
         return False
 
-    def connect(self, user_id: str, since: int | None, epoch: str | None) -> Connection:
-        """A new connection of `user_id`, registered for live messages.
+    async def end_session(self, event: CloudEvent) -> None:
+        """End the connections of a revoked session, and refuse it new ones."""
+        session = event.data.get("session")
+        if not isinstance(session, str) or not session:
+            raise Drop(f"session.revoked {event.id} names no session")
+        self._revoked[session] = None
+        self._revoked.move_to_end(session)
+        while len(self._revoked) > self._max_revoked:
+            self._revoked.popitem(last=False)
+        stream = self._streams.get(event.userid)
+        for connection in () if stream is None else stream.connections:
+            if connection.session == session:
+                connection.ended.set()
+
+    def connect(
+        self, user_id: str, since: int | None, epoch: str | None, session: str | None = None
+    ) -> Connection:
+        """A new connection of `user_id` in `session`, registered for live messages.
 
         Its first messages are `hello` (epoch and current offset), then, if the client gave
         the `since` offset and `epoch` of its last message, what it missed; or `refetch`
         when that cannot be replayed. Nothing happens between taking the missed messages
-        and registering, so a client sees every message once, in order.
+        and registering, so a client sees every message once, in order. Unauthorized when
+        the session was revoked.
         """
+        if session is not None and session in self._revoked:
+            raise Unauthorized("This log-in has ended; log in again.", code="session_revoked")
         stream = self._stream(user_id)
         first = [_text({"type": "hello", "epoch": self.epoch, "offset": stream.offset})]
         if since is not None or epoch is not None:
             first.extend(self._catch_up(stream, since, epoch))
-        connection = Connection(user_id, first, self._queue_size)
+        connection = Connection(user_id, first, self._queue_size, session)
         stream.connections.add(connection)
         self._idle.pop(user_id, None)
         return connection

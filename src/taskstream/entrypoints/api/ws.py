@@ -2,7 +2,9 @@
 
 Browsers cannot set headers on a WebSocket, so the access token comes as the `token`
 query parameter; a missing, invalid or expired token closes the socket with code 4401
-(refresh the token, then reconnect). On connect the server sends
+(refresh the token, then reconnect). So does, on an open socket, the moment its token
+expires (a timer per connection) or its log-in ends (log-out, or a refresh token used
+twice): the reason starts with `token_expired` or `session_revoked`. On connect the server sends
 `{"type": "hello", "epoch", "offset"}`; then each message is
 `{"offset", "epoch", "event": <CloudEvent>}`. A client that reconnects with the `since`
 offset and `epoch` of the last message it saw first receives what it missed, or
@@ -21,7 +23,9 @@ import logging
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
+from taskstream.app.ports import Clock, Principal
 from taskstream.app.services.sync import PONG, TOO_FAR_BEHIND, Connection, SyncService, refetch
 from taskstream.bootstrap import Container
 from taskstream.domain.errors import Unauthorized
@@ -34,6 +38,8 @@ CLOSE_POLICY_VIOLATION: Final = 1008
 EVICTION_GRACE_S: Final = 5.0
 """How long an evicted client's socket may still block the last messages before it is cut."""
 _MAX_REASON_BYTES: Final = 123  # a close frame's reason, by RFC 6455
+REASON_EXPIRED: Final = "token_expired: Your access token has expired; refresh it, then reconnect."
+REASON_ENDED: Final = "session_revoked: This log-in has ended; log in again."
 
 router = APIRouter(tags=["sync"])
 
@@ -46,6 +52,16 @@ def _offset(since: str | None) -> int | None:
 
 def _reason(text: str) -> str:
     return text.encode()[:_MAX_REASON_BYTES].decode(errors="ignore")
+
+
+def _refusal(exc: Unauthorized) -> str:
+    return _reason(f"{exc.code}: {exc.message}")
+
+
+def _seconds_left(principal: Principal, clock: Clock) -> float | None:
+    if principal.expires_at is None:
+        return None
+    return (principal.expires_at - clock.now()).total_seconds()
 
 
 @router.websocket("/ws", name="updates")
@@ -67,35 +83,57 @@ async def updates(
             raise Unauthorized("Pass the access token as ?token=.", code="not_authenticated")
         principal = container.tokens.check(token)
     except Unauthorized as exc:
-        await websocket.close(CLOSE_UNAUTHORIZED, _reason(f"{exc.code}: {exc.message}"))
+        await websocket.close(CLOSE_UNAUTHORIZED, _refusal(exc))
         return
     offset = _offset(since)
     if since is not None and offset is None:
         await websocket.close(CLOSE_POLICY_VIOLATION, "since must be a whole number >= 0")
         return
     sync = container.sync
-    connection = sync.connect(principal.user_id, offset, epoch)
     try:
-        await _serve(websocket, connection, sync)
+        connection = sync.connect(principal.user_id, offset, epoch, principal.session)
+    except Unauthorized as exc:
+        await websocket.close(CLOSE_UNAUTHORIZED, _refusal(exc))
+        return
+    try:
+        await _serve(websocket, connection, sync, _seconds_left(principal, container.clock))
     finally:
         sync.disconnect(connection)
 
 
-async def _serve(websocket: WebSocket, connection: Connection, sync: SyncService) -> None:
-    """Send and listen until the client leaves or is evicted; leave no task behind."""
+async def _serve(
+    websocket: WebSocket, connection: Connection, sync: SyncService, seconds_left: float | None
+) -> None:
+    """Send and listen until the client leaves, is evicted, or its token or log-in ends;
+    leave no task behind."""
     sender = asyncio.create_task(_send(websocket, connection))
     listener = asyncio.create_task(_listen(websocket, connection, sync))
-    tasks = (sender, listener)
+    guard = asyncio.create_task(_guard(connection, seconds_left))
+    tasks = (sender, listener, guard)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
-        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for outcome in outcomes:
             if isinstance(outcome, Exception) and not isinstance(
                 outcome, WebSocketDisconnect | TimeoutError
             ):
                 log.error("WebSocket of user %s failed", connection.user_id, exc_info=outcome)
+    ended = outcomes[-1]
+    if isinstance(ended, str) and websocket.application_state is WebSocketState.CONNECTED:
+        await websocket.close(CLOSE_UNAUTHORIZED, ended)
+
+
+async def _guard(connection: Connection, seconds_left: float | None) -> str:
+    """Wait until the token expires or the log-in ends; the reason to close with."""
+    try:
+        async with asyncio.timeout(seconds_left):
+            await connection.ended.wait()
+    except TimeoutError:
+        return REASON_EXPIRED
+    return REASON_ENDED
 
 
 async def _send(websocket: WebSocket, connection: Connection) -> None:
