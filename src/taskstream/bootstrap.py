@@ -38,11 +38,18 @@ from taskstream.app.access_tokens import PersonalTokens
 from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.auth import AuthService
 from taskstream.app.events import EventFactory, Topic
-from taskstream.app.ports import Clock, DeadLetterStore, EventBus, StateStore, TokenIssuer
+from taskstream.app.ports import (
+    Clock,
+    DeadLetterStore,
+    EventBus,
+    Scheduler,
+    StateStore,
+    TokenIssuer,
+)
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.app.services import Service
 from taskstream.app.services.audit import AuditService
-from taskstream.app.services.notifier import NotifierService
+from taskstream.app.services.notifier import LEASE, NotifierService
 from taskstream.app.services.recurring import InProcessTaskCommands, RecurringService
 from taskstream.app.services.reminders import ReminderService
 from taskstream.app.services.sync import SyncService
@@ -281,7 +288,12 @@ def _auth_service(
 
 
 def _notifier(
-    settings: Settings, database: Database, bus: EventBus, state: StateStore, clock: Clock
+    settings: Settings,
+    database: Database,
+    bus: EventBus,
+    state: StateStore,
+    scheduler: Scheduler,
+    clock: Clock,
 ) -> NotifierService:
     policy = AddressPolicy.parse(settings.webhook_allow)
     resolver = SystemResolver(settings.webhook_timeout_seconds)
@@ -297,7 +309,10 @@ def _notifier(
         new_id=new_id,
         policy=policy,
         resolver=resolver,
+        scheduler=scheduler,
         max_attempts=settings.webhook_max_attempts,
+        # An attempt resolves, connects, sends and reads, each within the timeout.
+        lease=max(LEASE, timedelta(seconds=10 * settings.webhook_timeout_seconds)),
     )
 
 
@@ -359,7 +374,7 @@ def build(
         reminders=ReminderService(
             scheduler, state, bus, EventFactory("taskstream/reminders", new_id, clock), clock
         ),
-        notifier=_notifier(settings, database, bus, state, clock),
+        notifier=_notifier(settings, database, bus, state, scheduler, clock),
         sync=SyncService(settings.sync_buffer_size, settings.sync_queue_size),
     )
     return EmbeddedContainer(
@@ -392,7 +407,7 @@ def build_service(
     sidecar = Sidecar(settings.dapr_http_port, token.get_secret_value() if token else None)
     bus = DaprEventBus(sidecar, settings.pubsub_name, name)
     state = DaprStateStore(sidecar, settings.state_store_name)
-    jobs = DaprScheduler(sidecar, clock) if name == "reminders" else None
+    jobs = DaprScheduler(sidecar, clock) if name in ("reminders", "notifier") else None
     tokens = _tokens(settings)
     database: Database | None = None
     if name in SQL_SERVICES:
@@ -422,11 +437,11 @@ def build_service(
         parts = replace(
             parts, recurring=RecurringService(DaprTaskCommands(sidecar, settings.api_app_id))
         )
-    elif jobs is not None:  # reminders
+    elif jobs is not None and name == "reminders":
         events = EventFactory("taskstream/reminders", new_id, clock)
         parts = replace(parts, reminders=ReminderService(jobs, state, bus, events, clock))
-    elif database is not None and name == "notifier":
-        parts = replace(parts, notifier=_notifier(settings, database, bus, state, clock))
+    elif database is not None and jobs is not None and name == "notifier":
+        parts = replace(parts, notifier=_notifier(settings, database, bus, state, jobs, clock))
     elif database is not None and name == "audit":
         parts = replace(parts, audit=AuditService(SqlActivityLog(database)))
     elif name == "sync":

@@ -27,8 +27,10 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
 
 from taskstream.adapters.db.inbox import SqlInbox
+from taskstream.adapters.db.tables import jobs
 from taskstream.adapters.notify import (
     HttpWebhookSender,
     SmtpMailer,
@@ -41,9 +43,11 @@ from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import Drop, EventBus
 from taskstream.app.services.notifier import (
+    LEASE,
     Backoff,
     Mailer,
     NotifierService,
+    StillDelivering,
     notification_id,
 )
 from taskstream.bootstrap import Container, build
@@ -249,6 +253,7 @@ def _notifier(
         new_id=new_id,
         policy=policy,
         resolver=resolver,
+        scheduler=container.scheduler,
         max_attempts=max_attempts,
         backoff=Backoff(first=0.05, maximum=0.2),
     )
@@ -716,6 +721,166 @@ async def test_mail_is_retried_on_a_transient_refusal_only(
     assert len(entry.attempts) == attempts
     assert entry.attempts[0].outcome.startswith("SMTP 4" if status == "delivered" else "SMTP 5")
     assert len(smtp_server.mailbox.messages) == (1 if status == "delivered" else 0)
+
+
+# --- a crash mid-delivery ---------------------------------------------------------------------
+#
+# A "process" is a container built over the test's database and stopped; the crash cuts its
+# delivery short as a killed process would (its task is cancelled mid-send or before it
+# began, so nothing after that point is written). A fresh container over the same database
+# then starts, past the delivery's lease, and its scheduler resumes what was left.
+
+PAST_THE_LEASE = LEASE + timedelta(minutes=1)
+
+
+@contextlib.asynccontextmanager
+async def _api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(container, migrate=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
+        yield http
+
+
+async def _sign_up(container: Container, webhook_url: str) -> tuple[str, Any]:
+    """A user with one webhook: the user's id and the webhook."""
+    async with _api(container) as http:
+        body = {"email": "ada@example.com", "password": "correct horse battery"}
+        response = await http.post("/auth/signup", json=body)
+        assert response.status_code == 201, response.text
+        user_id: str = response.json()["id"]
+        response = await http.post("/auth/login", json=body)
+        assert response.status_code == 200, response.text
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return user_id, await _webhook(http, headers, webhook_url)
+
+
+async def _watches(container: Container) -> list[str]:
+    async with container.database.engine.connect() as conn:
+        rows = await conn.execute(select(jobs.c.name).where(jobs.c.name.like("delivery/%")))
+        return [row.name for row in rows]
+
+
+async def test_a_webhook_delivery_cut_short_by_a_crash_is_resumed_by_the_next_process(
+    settings: Settings, clock: AdjustableClock, receiver: Receiver
+) -> None:
+    receiver.hang = True  # the first request is still in flight when the process dies
+    async with _running(settings, clock) as first:
+        user_id, hook = await _sign_up(first, receiver.url)
+        await first.bus.publish(reminder_due(user_id, new_id()))
+        await eventually(lambda: _some(receiver.requests))
+        await first.notifier.close()  # killed mid-send
+        [entry] = await first.notifier.log.recent(user_id, hook["id"], 10)
+        assert entry.status == "pending"
+        assert entry.attempts == ()
+    receiver.hang = False
+    receiver.release.set()
+
+    clock.advance(PAST_THE_LEASE)
+    async with _running(settings, clock) as second:
+        notifier = second.notifier
+        await eventually(lambda: _at_least(receiver.requests, 2))
+        await _finished(notifier)
+        [entry] = await notifier.log.recent(user_id, hook["id"], 10)
+        assert entry.status == "delivered"
+        assert [a.outcome for a in entry.attempts] == ["HTTP 200"]
+        assert notifier.resumed == 1
+        assert await _watches(second) == []  # nothing left to watch
+
+        # Done is done: however late the clock, nothing is sent again.
+        clock.advance(PAST_THE_LEASE)
+        await second.scheduler.fire_due()
+        await _finished(notifier)
+    first_try, resumed = receiver.requests
+    assert resumed.headers["x-taskstream-delivery"] == first_try.headers["x-taskstream-delivery"]
+    assert resumed.body == first_try.body  # the same notification, byte for byte
+    assert len(receiver.requests) == 2
+
+
+async def test_deliveries_a_crash_stopped_before_they_began_are_made_by_the_next_process(
+    settings: Settings, clock: AdjustableClock, receiver: Receiver, smtp_server: SmtpServer
+) -> None:
+    """The reminder was marked (so it is never delivered again) but the process died before
+    its webhook and e-mail deliveries started: no log entry exists yet."""
+    mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port})
+    async with _running(mail, clock) as first:
+        user_id, hook = await _sign_up(first, receiver.url)
+        await first.notifier.close()  # dead before any delivery began
+        await first.bus.publish(reminder_due(user_id, new_id()))
+        assert first.notifier.notified == 1
+        assert await first.notifier.log.recent(user_id, hook["id"], 10) == []
+        assert len(await _watches(first)) == 2
+
+    clock.advance(PAST_THE_LEASE)
+    async with _running(mail, clock) as second:
+        notifier = second.notifier
+        await eventually(lambda: _some(receiver.requests))
+        await eventually(lambda: _some(smtp_server.mailbox.messages))
+        await _finished(notifier)
+        [webhook] = await notifier.log.recent(user_id, hook["id"], 10)
+        [emailed] = await notifier.log.recent(user_id, "email", 10)
+        assert (webhook.status, emailed.status) == ("delivered", "delivered")
+        assert [a.outcome for a in emailed.attempts] == ["sent"]
+        assert notifier.resumed == 2
+        assert await _watches(second) == []
+    [(envelope, message)] = smtp_server.mailbox.messages
+    assert envelope.rcpt_tos == ["ada@example.com"]
+    assert message["Message-ID"] == f"<{emailed.id}@taskstream>"
+    assert message["Subject"] == f"Reminder: {TITLE}"
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0].headers["x-taskstream-delivery"] == webhook.id
+
+
+async def test_a_delivery_waiting_to_try_again_is_resumed_from_its_attempts(
+    settings: Settings, clock: AdjustableClock, receiver: Receiver
+) -> None:
+    receiver.statuses = [503]
+    async with _running(settings, clock) as first:
+        user_id, hook = await _sign_up(first, receiver.url)
+        await first.bus.publish(reminder_due(user_id, new_id()))
+
+        async def retrying() -> bool:
+            found = await first.notifier.log.recent(user_id, hook["id"], 10)
+            return bool(found) and found[0].status == "retrying"
+
+        await eventually(retrying)
+        await first.notifier.close()  # killed while waiting to try again
+
+    clock.advance(PAST_THE_LEASE)
+    async with _running(settings, clock) as second:
+        await eventually(lambda: _at_least(receiver.requests, 2))
+        await _finished(second.notifier)
+        [entry] = await second.notifier.log.recent(user_id, hook["id"], 10)
+    assert entry.status == "delivered"
+    assert [a.outcome for a in entry.attempts] == ["HTTP 503", "HTTP 200"]
+    assert len(receiver.requests) == 2
+
+
+async def test_a_watch_that_falls_due_while_its_delivery_is_held_sends_nothing(
+    client: httpx.AsyncClient,
+    container: Container,
+    fast: NotifierService,
+    receiver: Receiver,
+    ada: Headers,
+) -> None:
+    """The lease of a live deliverer stands: the watch is tried again later, and the
+    delivery is not made twice."""
+    await _webhook(client, ada, receiver.url)
+    receiver.hang = True
+    user_id = await _user_id(client, ada)
+    await fast.deliver_reminder(reminder_due(user_id, new_id()))
+    await eventually(lambda: _some(receiver.requests))
+    [name] = await _watches(container)
+    job = await container.scheduler.get(name)
+    assert job is not None
+
+    with pytest.raises(StillDelivering):
+        await fast.resume(job)
+
+    receiver.release.set()
+    await _finished(fast)
+    await fast.resume(job)  # finished now: nothing to do
+    assert len(receiver.requests) == 1
+    assert fast.resumed == 0
+    assert await _watches(container) == []
 
 
 async def _some(items: list[T]) -> list[T]:

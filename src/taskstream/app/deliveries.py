@@ -2,8 +2,14 @@
 
 Each delivery is one entry in the state store (`notifier/log/{user_id}/{id}`), and per
 (user, target) an index keeps the newest `LOG_KEPT` entry ids, which is how they are
-listed and how old ones go. An entry left `pending` or `retrying` by a crash is found
-again through `unfinished` and resumed (see the notifier).
+listed and how old ones go.
+
+An entry is also the delivery's lease: before each attempt its deliverer *claims* it
+(compare-and-set), which names the holder and how long it holds it. Another deliverer
+takes an unfinished entry over only once that lease has run out, so a delivery cut short
+by a crash is resumed by one deliverer, and one that finished is never sent again. Each
+change of holder counts up `watch`, the generation of the scheduler job that watches the
+delivery (see the notifier).
 """
 
 from __future__ import annotations
@@ -55,6 +61,23 @@ class Delivery:
     updated_at: datetime
     attempts: tuple[Attempt, ...] = ()
     last_error: str | None = None
+    holder: str | None = None
+    """Who delivers it now (a token of one run of the deliverer)."""
+    leased_until: datetime | None = None
+    """Until when the holder holds it; then another may take it over."""
+    watch: int = 0
+    """How many holders it has had: the generation of the job that watches it."""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+
+    def leased(self, now: datetime) -> bool:
+        """Whether its holder's lease still runs."""
+        return self.leased_until is not None and self.leased_until > now
+
+    def held_by_another(self, holder: str, now: datetime) -> bool:
+        return self.holder not in (None, holder) and self.leased(now)
 
     def after(self, attempt: Attempt, status: DeliveryStatus, error: str | None) -> Delivery:
         return replace(
@@ -79,6 +102,9 @@ class Delivery:
             "created_at": self.created_at.isoformat(),
             "time": self.updated_at.isoformat(),
             "history": [{"at": a.at.isoformat(), "outcome": a.outcome} for a in self.attempts],
+            "holder": self.holder,
+            "leased_until": None if self.leased_until is None else self.leased_until.isoformat(),
+            "watch": self.watch,
         }
 
     @classmethod
@@ -97,7 +123,14 @@ class Delivery:
                 Attempt(datetime.fromisoformat(a["at"]), a["outcome"]) for a in value["history"]
             ),
             last_error=value["last_error"],
+            holder=value.get("holder"),
+            leased_until=_moment(value.get("leased_until")),
+            watch=int(value.get("watch", 0)),
         )
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 class DeliveryLog:
@@ -120,6 +153,31 @@ class DeliveryLog:
         await self._state.set(self.key(delivery.user_id, delivery.id), delivery.to_state())
         if new:
             await self._index(delivery)
+
+    async def claim(
+        self, delivery: Delivery, holder: str, now: datetime, until: datetime, *, after: int = 0
+    ) -> Delivery | None:
+        """Hold the delivery for `holder` until `until`: its stored entry (`delivery` itself
+        when there is none yet, then indexed) with the lease; None when it is finished or
+        another holder's lease still runs. A new holder's `watch` is one past both the
+        stored one and `after` (the generation of the job that asks)."""
+        key = self.key(delivery.user_id, delivery.id)
+        item = await self._state.get(key)
+        current = delivery if item is None else Delivery.from_state(item.value)
+        if current.finished or current.held_by_another(holder, now):
+            return None
+        watch = current.watch if current.holder == holder else max(current.watch, after) + 1
+        claimed = replace(current, holder=holder, leased_until=until, watch=watch)
+        try:
+            if item is None:
+                await self._state.set(key, claimed.to_state(), first_write=True)
+            else:
+                await self._state.set(key, claimed.to_state(), item.etag)
+        except ETagMismatch:  # another deliverer claimed it meanwhile
+            return None
+        if item is None:
+            await self._index(claimed)
+        return claimed
 
     async def _index(self, delivery: Delivery) -> None:
         key = self._index_key(delivery.user_id, delivery.target)

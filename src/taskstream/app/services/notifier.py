@@ -15,11 +15,18 @@ For each `reminder.due` it
 3. hands the user's webhooks and e-mail to deliveries in the background, each retried with
    exponential backoff and recorded in a delivery log (`notifier/log/{user_id}/{id}`).
 
-A reminder already marked is a duplicate: it is counted and nothing else happens. So the
-external channels are *at most once*: they start only after the mark, and a redelivered
-reminder never calls a webhook twice; a crash between the mark and the end of a delivery
-loses what was left of it, and its log entry stays `pending` or `retrying`, where the user
-can see it. (Durable retries would take a job per delivery in the scheduler.)
+A reminder already marked is a duplicate: it is counted and nothing else happens, so a
+redelivered reminder never starts a delivery twice.
+
+External deliveries are *at least once*, through a crash. Before the mark, each delivery
+gets a job in the scheduler (`delivery/{id}/{watch}`, due when its lease would run out),
+and the mark keeps the notification. Each attempt claims the delivery's log entry (a
+lease, see `app/deliveries.py`) and moves the job to the lease's end; the end of the
+delivery cancels it. So the job fires only for a delivery whose deliverer died (or was
+stopped) mid-way: it then takes the entry over, rebuilds the delivery from the mark and
+carries on from the attempts recorded, until the entry is `delivered` or `failed`. An
+entry already finished is never sent again; an attempt cut short may have reached its
+receiver, who sees the same `X-Taskstream-Delivery` id twice.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,6 +52,8 @@ from taskstream.app.ports import (
     EventBus,
     HostResolver,
     IdFactory,
+    Job,
+    Scheduler,
     StateStore,
     Webhook,
     WebhookSender,
@@ -56,6 +65,9 @@ from taskstream.app.webhooks import WebhookRegistry, signature
 log = logging.getLogger(__name__)
 
 SOURCE: Final = "taskstream/notifier"
+WATCH_PREFIX: Final = "delivery/"
+LEASE: Final = timedelta(minutes=2)
+"""How long a deliverer holds a delivery for one attempt (longer than an attempt takes)."""
 
 _NAMESPACE: Final = uuid.UUID("6f0b6a4e-3f7e-5c1d-9a57-0c1d2b7e9f10")
 
@@ -68,6 +80,15 @@ def notification_id(task_id: str, remind_at: str) -> str:
 def delivery_id(event_id: str, target: str) -> str:
     """The id of one external delivery of a notification (also sent to the receiver)."""
     return str(uuid.uuid5(_NAMESPACE, f"delivery/{event_id}/{target}"))
+
+
+def watch_name(delivery: Delivery) -> str:
+    """The scheduler job that watches a delivery under its current holder."""
+    return f"{WATCH_PREFIX}{delivery.id}/{delivery.watch}"
+
+
+class StillDelivering(Exception):
+    """A delivery's watch fell due while its holder's lease still runs: try again later."""
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -170,11 +191,41 @@ class ReminderDue:
 
 
 @dataclass(frozen=True, slots=True)
+class _Watched:
+    """The payload of a delivery's watch: whose delivery, the key of its reminder's mark,
+    and the generation of the job."""
+
+    user_id: str
+    delivery_id: str
+    reminder: str
+    watch: int
+
+    @classmethod
+    def of(cls, payload: dict[str, Any]) -> _Watched | None:
+        user_id, one = payload.get("user_id"), payload.get("delivery_id")
+        key, watch = payload.get("reminder"), payload.get("watch")
+        if not (isinstance(user_id, str) and isinstance(one, str) and isinstance(key, str)):
+            return None
+        return cls(user_id, one, key, watch) if isinstance(watch, int) else None
+
+
+@dataclass(frozen=True, slots=True)
 class _Outbound:
-    """A delivery to make: `attempt` makes one try and says what came back."""
+    """A delivery to make: `attempt` makes one try and says what came back; `reminder` is
+    the key of the reminder's mark, which keeps what a resumed delivery is rebuilt from."""
 
     delivery: Delivery
+    reminder: str
     attempt: Callable[[], Awaitable[str]] = field(repr=False)
+
+    def watch(self, delivery: Delivery) -> dict[str, Any]:
+        """The payload of the job that watches `delivery`."""
+        return {
+            "user_id": delivery.user_id,
+            "delivery_id": delivery.id,
+            "reminder": self.reminder,
+            "watch": delivery.watch,
+        }
 
 
 class NotifierService:
@@ -196,9 +247,11 @@ class NotifierService:
         new_id: IdFactory,
         policy: AddressPolicy,
         resolver: HostResolver,
+        scheduler: Scheduler,
         max_attempts: int = 5,
         backoff: Backoff = Backoff(),
         concurrency: int = 8,
+        lease: timedelta = LEASE,
     ) -> None:
         self._bus = bus
         self._state = state
@@ -208,6 +261,8 @@ class NotifierService:
         self._clock = clock
         self._max_attempts = max_attempts
         self._backoff = backoff
+        self._scheduler = scheduler
+        self._lease = lease
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -217,6 +272,8 @@ class NotifierService:
         self.notifications = Notifications(inbox, clock)
         self.notified = 0
         self.duplicates = 0
+        self.resumed = 0
+        scheduler.on_fire(WATCH_PREFIX, self.resume)
 
     def subscriptions(self) -> list[Handles]:
         return [
@@ -262,10 +319,16 @@ class NotifierService:
         await self._bus.publish(notification)
         contact = await self._directory.contact(reminder.user_id)
         outbound = [] if contact is None else self._outbound(reminder, notification, contact)
+        # Watched before the mark: once it is written, a crash cannot lose a delivery.
+        lease_end = self._clock.now() + self._lease
+        for one in outbound:
+            first = replace(one.delivery, watch=1)  # its first holder's generation
+            await self._scheduler.schedule(watch_name(first), lease_end, one.watch(first))
         mark = {
             "event_id": notification.id,
             "fired_at": reminder.fired_at,
             "deliveries": [o.delivery.id for o in outbound],
+            "notification": notification.to_json().decode(),
         }
         try:
             await self._state.set(reminder.delivery_key, mark, first_write=True)
@@ -274,7 +337,51 @@ class NotifierService:
             return
         self.notified += 1
         for one in outbound:
-            self._start(one)
+            self._start(one, uuid.uuid4().hex)
+
+    async def resume(self, job: Job) -> None:
+        """A delivery's watch fell due: take over a delivery its holder left unfinished."""
+        watched = _Watched.of(job.payload)
+        if watched is None:
+            log.error("job %s does not name a delivery; not resuming it", job.name)
+            return
+        user_id, one, key = watched.user_id, watched.delivery_id, watched.reminder
+        now = self._clock.now()
+        entry = await self.log.get(user_id, one)
+        if entry is not None and (entry.finished or entry.watch > watched.watch):
+            return  # done with, or watched by a newer job
+        if entry is not None and entry.leased(now):
+            raise StillDelivering(f"delivery {one} is held until {entry.leased_until}")
+        mark = await self._state.get(key)
+        if mark is None:
+            return  # never marked: the reminder is delivered again, and makes it then
+        outbound = await self._rebuilt(mark.value, user_id, one)
+        if outbound is None:
+            log.info("delivery %s has no target any more; not resuming it", one)
+            return
+        holder = uuid.uuid4().hex
+        claimed = await self._claim(
+            outbound, entry or outbound.delivery, holder, after=watched.watch
+        )
+        if claimed is None:
+            return
+        self.resumed += 1
+        log.info("resuming delivery %s after %d attempt(s)", one, len(claimed.attempts))
+        self._start(replace(outbound, delivery=claimed), holder)
+
+    async def _rebuilt(self, mark: dict[str, Any], user_id: str, one: str) -> _Outbound | None:
+        """The delivery `one` of the marked reminder, made again from its notification."""
+        try:
+            notification = CloudEvent.from_json(str(mark["notification"]).encode())
+            reminder = ReminderDue.of(notification)
+        except (KeyError, ValueError, Drop) as exc:
+            log.error("the mark of delivery %s keeps no notification: %s", one, exc)
+            return None
+        contact = await self._directory.contact(user_id)
+        if contact is None or reminder.user_id != user_id:
+            return None
+        found = self._outbound(reminder, notification, contact)
+        return next((o for o in found if o.delivery.id == one), None)
 
     async def close(self) -> None:
         """Cancel the deliveries in flight (their log shows how far they got)."""
@@ -306,15 +413,16 @@ class NotifierService:
             )
 
         body = notification.to_json()
+        key = reminder.delivery_key
         outbound = [
-            _Outbound(one, self._webhook_attempt(webhook, one.id, body))
+            _Outbound(one, key, self._webhook_attempt(webhook, one.id, body))
             for webhook in contact.webhooks
             for one in [delivery(Channel.WEBHOOK, webhook.id)]
         ]
         if self._mailer is not None and contact.email:
             one = delivery(Channel.EMAIL, Channel.EMAIL.value)
             mail = reminder_mail(reminder, contact, message_id=f"<{one.id}@taskstream>")
-            outbound.append(_Outbound(one, self._mail_attempt(self._mailer, mail)))
+            outbound.append(_Outbound(one, key, self._mail_attempt(self._mailer, mail)))
         return outbound
 
     def _webhook_attempt(
@@ -343,21 +451,52 @@ class NotifierService:
 
         return attempt
 
-    def _start(self, outbound: _Outbound) -> None:
+    def _start(self, outbound: _Outbound, holder: str) -> None:
         if self._closed:
             log.warning("notifier closed: delivery %s not started", outbound.delivery.id)
             return
-        task = asyncio.create_task(self._deliver(outbound), name=f"notify-{outbound.delivery.id}")
+        task = asyncio.create_task(
+            self._deliver(outbound, holder), name=f"notify-{outbound.delivery.id}"
+        )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _deliver(self, outbound: _Outbound) -> None:
+    async def _claim(
+        self, outbound: _Outbound, delivery: Delivery, holder: str, *, after: int = 0
+    ) -> Delivery | None:
+        """Hold the delivery for one lease, and move its watch to the lease's end."""
+        now = self._clock.now()
+        claimed = await self.log.claim(delivery, holder, now, now + self._lease, after=after)
+        if claimed is not None:
+            await self._watch(outbound, claimed)
+        return claimed
+
+    async def _watch(self, outbound: _Outbound, delivery: Delivery) -> None:
+        assert delivery.leased_until is not None
+        name = watch_name(delivery)
+        await self._scheduler.schedule(name, delivery.leased_until, outbound.watch(delivery))
+
+    async def _deliver(self, outbound: _Outbound, holder: str) -> None:
+        try:
+            await self._attempts(outbound, holder)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the state store or the scheduler failed: the watch resumes it
+            log.exception(
+                "delivery %s stopped; it resumes when its lease ends", outbound.delivery.id
+            )
+
+    async def _attempts(self, outbound: _Outbound, holder: str) -> None:
         delivery = outbound.delivery
-        await self._record(delivery, new=True)
         delays = self._backoff.delays()
-        for number in range(1, self._max_attempts + 1):
+        while True:
             failure: DeliveryFailed | None = None
             async with self._slots:
+                claimed = await self._claim(outbound, delivery, holder)
+                if claimed is None:
+                    log.info("delivery %s is finished or held by another", delivery.id)
+                    return
+                delivery = claimed
                 try:
                     outcome = await outbound.attempt()
                 except DeliveryFailed as exc:
@@ -368,27 +507,36 @@ class NotifierService:
             at = self._clock.now()
             if failure is None:
                 delivery = delivery.after(Attempt(at, outcome), DeliveryStatus.DELIVERED, None)
-                await self._record(delivery)
+                await self._finish(delivery)
                 return
-            last = number == self._max_attempts or not failure.retryable
+            last = len(delivery.attempts) + 1 >= self._max_attempts or not failure.retryable
             status = DeliveryStatus.FAILED if last else DeliveryStatus.RETRYING
             delivery = delivery.after(Attempt(at, failure.reason), status, failure.reason)
-            await self._record(delivery)
             if last:
                 log.warning(
                     "%s delivery %s to %s failed after %d attempt(s): %s",
                     delivery.channel,
                     delivery.id,
                     delivery.target,
-                    number,
+                    len(delivery.attempts),
                     failure.reason,
                 )
+                await self._finish(delivery)
                 return
-            await asyncio.sleep(next(delays))
+            delay = next(delays)
+            # Held through the wait, so the watch does not take it over meanwhile.
+            delivery = replace(delivery, leased_until=at + timedelta(seconds=delay) + self._lease)
+            await self._record(delivery)
+            await self._watch(outbound, delivery)
+            await asyncio.sleep(delay)
 
-    async def _record(self, delivery: Delivery, *, new: bool = False) -> None:
+    async def _finish(self, delivery: Delivery) -> None:
+        await self._record(delivery)
+        await self._scheduler.cancel(watch_name(delivery))
+
+    async def _record(self, delivery: Delivery) -> None:
         try:
-            await self.log.record(delivery, new=new)
+            await self.log.record(delivery)
         except Exception:  # the log must not stop the delivery it describes
             log.exception("could not log delivery %s", delivery.id)
 

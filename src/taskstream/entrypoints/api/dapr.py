@@ -3,7 +3,7 @@
 - GET /dapr/subscribe: this app's subscriptions (one route per topic, each with its
   dead-letter topic);
 - POST /events/{topic}: a delivery; the answer is {"status": "SUCCESS" | "RETRY" | "DROP"};
-- POST /job/{name}: a job of the Dapr scheduler fell due (reminders only);
+- POST /job/{name}: a job of the Dapr scheduler fell due (reminders, notifier);
 - POST /internal/v1/tasks/{task_id}/next-occurrence: service invocation from `recurring`
   (api only).
 
