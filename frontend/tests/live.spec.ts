@@ -66,3 +66,31 @@ test("the connection indicator shows a drop, and what changed meanwhile arrives 
   await expect(task(a, "Made while the other was away")).toBeVisible();
   await Promise.all([one.close(), two.close()]);
 });
+
+test("a socket closed with 4401 while the log-in lasts: the page refreshes its tokens and reconnects", async ({ page }) => {
+  // The socket goes through here, so the test can close it as the server does when its token expires.
+  const open: { close: (options?: { code?: number; reason?: string }) => Promise<void> }[] = [];
+  await page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+    ws.connectToServer();
+    open.push(ws);
+  });
+  await signUp(page, "expired");
+  const refreshToken = () => page.evaluate(() => JSON.parse(localStorage.getItem("taskstream.session") ?? "{}").refresh as string);
+  const before = await refreshToken();
+
+  await Promise.all(open.splice(0).map((ws) => ws.close({ code: 4401, reason: "token_expired: Your access token has expired" })));
+  await expect.poll(refreshToken).not.toBe(before);
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+  await expect(page.getByRole("heading", { name: "Tasks" })).toBeVisible();
+});
+
+test("when its log-in ends elsewhere, the server closes the page's socket and the page asks to log in again @gateway", async ({ page, request }) => {
+  await signUp(page, "ended");
+  const refresh = await page.evaluate(() => JSON.parse(localStorage.getItem("taskstream.session") ?? "{}").refresh as string);
+  // Ended by the server alone (as by a log-out from another client): the page sends nothing meanwhile.
+  const response = await request.post("/api/v1/auth/logout", { data: { refresh_token: refresh } });
+  expect(response.status()).toBe(204);
+
+  await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("status")).toHaveText("Your session has ended: please log in again.");
+});
