@@ -49,7 +49,7 @@ from taskstream.app.ports import (
 from taskstream.app.ratelimit import SlidingWindowLimiter
 from taskstream.app.services import Service
 from taskstream.app.services.audit import AuditService
-from taskstream.app.services.notifier import LEASE, NotifierService
+from taskstream.app.services.notifier import NotifierService
 from taskstream.app.services.recurring import InProcessTaskCommands, RecurringService
 from taskstream.app.services.reminders import ReminderService
 from taskstream.app.services.sync import SyncService
@@ -311,8 +311,7 @@ def _notifier(
         resolver=resolver,
         scheduler=scheduler,
         max_attempts=settings.webhook_max_attempts,
-        # An attempt resolves, connects, sends and reads, each within the timeout.
-        lease=max(LEASE, timedelta(seconds=10 * settings.webhook_timeout_seconds)),
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
 
 

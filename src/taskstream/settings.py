@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     smtp_sender: str = "taskstream@localhost"
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=5, ge=1)
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long one attempt at a webhook or e-mail delivery may take before "
+        "another deliverer may take it over (after a crash it resumes then); keep it well "
+        "over the webhook timeout.",
+    )
     webhook_allow: str = Field(
         default="",
         description="Hosts and networks webhooks may reach although they are not public, "

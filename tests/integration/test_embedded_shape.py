@@ -15,7 +15,9 @@ The server log is printed when a test fails.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from taskstream.bootstrap import build
 from taskstream.domain.tasks import Due, NewTask, Reminder
@@ -83,6 +86,8 @@ class Server:
     startup_s: float = 0.0
     """How long the last start took until /readyz answered."""
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    """Settings of its own (TASKSTREAM_* variables), kept over restarts."""
 
     @property
     def data_dir(self) -> Path:
@@ -113,6 +118,7 @@ class Server:
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("TASKSTREAM_")}
         env["TASKSTREAM_DATA_DIR"] = str(self.data_dir)
+        env.update(self.env)
         with self.log_path.open("a") as log:
             log.write(f"--- start {self.starts} on port {self.port} ---\n")
             log.flush()
@@ -644,3 +650,90 @@ async def test_a_reminder_that_fell_due_while_the_process_was_down_fires_after_t
         ]
         (due_entry,) = reminders_due(entries, task.id)
         assert parse(due_entry["data"]["fired_at"]) >= moment
+
+
+@dataclass
+class Hook:
+    """A webhook receiver on loopback: the delivery id of every POST, in order; until
+    `released`, a request gets no answer (it is still in flight when the server dies)."""
+
+    url: str = ""
+    deliveries: list[str] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.deliveries.append(request.headers["X-Taskstream-Delivery"])
+        await self.released.wait()
+        return web.Response(status=200)
+
+
+@contextlib.asynccontextmanager
+async def _hook() -> AsyncIterator[Hook]:
+    hook = Hook()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    hook.url = f"http://{host}:{port}/hook"
+    try:
+        yield hook
+    finally:
+        hook.released.set()
+        await runner.cleanup()
+
+
+DELIVERY_LEASE_S = 4.0
+
+
+async def test_a_webhook_delivery_cut_short_by_a_kill_9_is_made_after_the_restart(
+    fresh: Server,
+) -> None:
+    fresh.env.update(
+        {
+            "TASKSTREAM_WEBHOOK_ALLOW": "127.0.0.1",
+            "TASKSTREAM_WEBHOOK_TIMEOUT_SECONDS": "1",
+            "TASKSTREAM_DELIVERY_LEASE_SECONDS": str(DELIVERY_LEASE_S),
+        }
+    )
+    async with _hook() as hook:
+        fresh.start()
+        ada = _sign_up(fresh.api, "ada@example.com")
+        async with _client(fresh) as http:
+            response = await http.post("/webhooks", headers=ada.headers, json={"url": hook.url})
+            assert response.status_code == 201, response.text
+            webhook_id = response.json()["id"]
+            await reminded_at(http, ada, "Call Bob", 0.5)
+
+        async def sent() -> list[str]:
+            return list(hook.deliveries)
+
+        await eventually(sent, within=RECEIVE_TIMEOUT_S)
+        fresh.crash()  # the webhook's request is in flight
+        [(entry,)] = _rows(
+            fresh.database, "SELECT value FROM state WHERE key LIKE 'notifier/log/%'"
+        )
+        assert json.loads(entry)["status"] == "pending"
+        hook.released.set()
+
+        fresh.start()
+
+        async def sent_again() -> bool:
+            return len(hook.deliveries) >= 2
+
+        await eventually(sent_again, within=DELIVERY_LEASE_S + RECEIVE_TIMEOUT_S)
+        async with _client(fresh) as http:
+
+            async def delivered() -> list[Json]:
+                response = await http.get(f"/webhooks/{webhook_id}/deliveries", headers=ada.headers)
+                assert response.status_code == 200, response.text
+                found: list[Json] = response.json()["data"]
+                return found if found and found[0]["status"] == "delivered" else []
+
+            [delivery] = await eventually(delivered, within=RECEIVE_TIMEOUT_S)
+        assert [a["outcome"] for a in delivery["attempts"]] == ["HTTP 200"]
+        assert hook.deliveries == [delivery["id"], delivery["id"]]  # at least once: twice here
+        watched = "SELECT name FROM jobs WHERE name LIKE 'delivery/%'"
+        assert _rows(fresh.database, watched) == []  # nothing left that could send it again
