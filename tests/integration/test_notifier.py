@@ -40,6 +40,7 @@ from taskstream.adapters.notify import (
 )
 from taskstream.adapters.system import new_id
 from taskstream.app.address_policy import AddressPolicy
+from taskstream.app.deliveries import Channel, Delivery, DeliveryStatus
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import Drop, EventBus
 from taskstream.app.services.notifier import (
@@ -881,6 +882,47 @@ async def test_a_watch_that_falls_due_while_its_delivery_is_held_sends_nothing(
     assert len(receiver.requests) == 1
     assert fast.resumed == 0
     assert await _watches(container) == []
+
+
+async def test_a_delivery_left_unfinished_whose_target_is_gone_ends_failed(
+    client: httpx.AsyncClient, container: Container, smtp_server: SmtpServer, ada: Headers
+) -> None:
+    """The crashed process mailed; the one that resumes has no SMTP server set up."""
+    mailer = SmtpMailer(
+        "127.0.0.1", smtp_server.port, "taskstream@localhost", container.clock, timeout=5
+    )
+    crashed = _notifier(container, mailer=mailer)
+    await crashed.close()
+    user_id = await _user_id(client, ada)
+    await crashed.deliver_reminder(reminder_due(user_id, new_id()))
+    [name] = await _watches(container)
+    job = await container.scheduler.get(name)
+    assert job is not None
+    now = container.clock.now()
+    left = Delivery(
+        id=job.payload["delivery_id"],
+        user_id=user_id,
+        channel=Channel.EMAIL,
+        target="email",
+        event_id="e",
+        task_id="t",
+        status=DeliveryStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    assert await crashed.log.claim(left, "gone", now, now) is not None  # its lease ran out
+    resuming = _notifier(container)  # no mailer
+
+    try:
+        await resuming.resume(job)
+    finally:
+        await resuming.close()
+
+    [entry] = await resuming.log.recent(user_id, "email", 10)
+    assert entry.status == "failed"
+    assert entry.last_error == "target gone"
+    assert smtp_server.mailbox.messages == []
+    assert resuming.pending == 0
 
 
 async def _some(items: list[T]) -> list[T]:

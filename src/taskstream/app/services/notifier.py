@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 SOURCE: Final = "taskstream/notifier"
 WATCH_PREFIX: Final = "delivery/"
+TARGET_GONE: Final = "target gone"
 LEASE: Final = timedelta(minutes=2)
 """How long a deliverer holds a delivery for one attempt (longer than an attempt takes)."""
 
@@ -356,8 +357,11 @@ class NotifierService:
         if mark is None:
             return  # never marked: the reminder is delivered again, and makes it then
         outbound = await self._rebuilt(mark.value, user_id, one)
-        if outbound is None:
+        if outbound is None:  # the webhook was deleted, e-mail is no longer set up...
             log.info("delivery %s has no target any more; not resuming it", one)
+            if entry is not None:
+                gone = DeliveryStatus.FAILED
+                await self.log.record(replace(entry, status=gone, last_error=TARGET_GONE))
             return
         holder = uuid.uuid4().hex
         claimed = await self._claim(
