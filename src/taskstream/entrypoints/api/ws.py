@@ -123,7 +123,8 @@ async def _serve(
                 log.error("WebSocket of user %s failed", connection.user_id, exc_info=outcome)
     ended = outcomes[-1]
     if isinstance(ended, str) and websocket.application_state is WebSocketState.CONNECTED:
-        await websocket.close(CLOSE_UNAUTHORIZED, ended)
+        with contextlib.suppress(WebSocketDisconnect):  # the client left meanwhile
+            await websocket.close(CLOSE_UNAUTHORIZED, ended)
 
 
 async def _guard(connection: Connection, seconds_left: float | None) -> str:
