@@ -501,6 +501,17 @@ EOF
             default_type application/problem+json;
             return 404 '{"type":"about:blank","title":"Not Found","status":404,"detail":"There is nothing here.","code":"not_found"}';
         }
+        # A request line nginx itself refuses (a NUL, %00, or a broken escape in the path)
+        # is a problem in JSON too; a NUL is the apps' 422, whichever part holds it.
+        error_page 400 = /.gateway/bad-request;
+        location = /.gateway/bad-request {
+            internal;
+            default_type application/problem+json;
+            if (\$request ~ "%00|\\x00") {
+                return 422 '{"type":"about:blank","title":"Unprocessable Entity","status":422,"detail":"The URL contains a NUL character (%00), which no value may hold.","code":"nul_character"}';
+            }
+            return 400 '{"type":"about:blank","title":"Bad Request","status":400,"detail":"The request cannot be read.","code":"bad_request"}';
+        }
         # A service that is down answers like the apps do, with a problem in JSON.
         error_page 502 504 = @unavailable;
         location @unavailable {
