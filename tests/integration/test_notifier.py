@@ -42,7 +42,7 @@ from taskstream.adapters.system import new_id
 from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.deliveries import Channel, Delivery, DeliveryStatus
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.ports import Drop, EventBus
+from taskstream.app.ports import Drop, EventBus, Job
 from taskstream.app.services.notifier import (
     LEASE,
     Backoff,
@@ -882,6 +882,24 @@ async def test_a_watch_that_falls_due_while_its_delivery_is_held_sends_nothing(
     assert len(receiver.requests) == 1
     assert fast.resumed == 0
     assert await _watches(container) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"user_id": "u", "delivery_id": "d", "reminder": "notifier/delivered/t/r"},
+        {"user_id": "u", "delivery_id": 1, "reminder": "k", "watch": 1},
+        {"user_id": "u", "delivery_id": "d", "reminder": "k", "watch": "1"},
+    ],
+)
+async def test_a_watch_that_names_no_delivery_resumes_nothing(
+    container: Container, fast: NotifierService, payload: dict[str, Any]
+) -> None:
+    await fast.resume(Job("delivery/d/1", container.clock.now(), payload))
+
+    assert fast.resumed == 0
+    assert fast.pending == 0
 
 
 async def test_a_delivery_left_unfinished_whose_target_is_gone_ends_failed(
