@@ -49,6 +49,9 @@ E2E_ENV: Final = {
     "TASKSTREAM_DIST_DAPR_HTTP_BASE": "13600",
     "TASKSTREAM_DIST_DAPR_GRPC_BASE": "20200",
     "TASKSTREAM_DIST_DATABASE": "taskstream_e2e",
+    # Webhooks go to the tests' receivers on loopback; a delivery cut short resumes soon.
+    "TASKSTREAM_WEBHOOK_ALLOW": "127.0.0.1",
+    "TASKSTREAM_DELIVERY_LEASE_SECONDS": "6",
 }
 """Ports of their own, all below Linux's ephemeral range (32768-60999): the tests restart
 the broker and the scheduler, and a port in that range may be held at that moment by the
