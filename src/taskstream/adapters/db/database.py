@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from taskstream.adapters.db import sqlite_driver
 from taskstream.adapters.db.outbox import SqlOutboxRepository
 from taskstream.adapters.db.repositories import (
     SqlRefreshTokenRepository,
@@ -23,6 +24,7 @@ from taskstream.adapters.db.repositories import (
     SqlUserRepository,
 )
 from taskstream.adapters.db.search import register_sqlite_functions
+from taskstream.app.events import Topic
 
 _MIGRATIONS = "taskstream.adapters.db:migrations"
 
@@ -59,6 +61,7 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 private_file(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["module"] = sqlite_driver.dbapi()
         else:
             # No ping before each checkout (a round trip per transaction): a connection the
             # server dropped fails its first statement, and that error empties the pool.
@@ -119,19 +122,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class OutboxSignal:
-    """Wakes every relay loop when a commit stored events, so they publish them at once."""
+    """Wakes the relay loop of each topic a commit stored events for, so it publishes them
+    at once (the other loops have nothing new to read)."""
 
     def __init__(self) -> None:
-        self._listeners: list[asyncio.Event] = []
+        self._listeners: dict[Topic, list[asyncio.Event]] = {}
 
-    def listen(self) -> asyncio.Event:
+    def listen(self, topic: Topic) -> asyncio.Event:
         event = asyncio.Event()
-        self._listeners.append(event)
+        self._listeners.setdefault(topic, []).append(event)
         return event
 
-    def set(self) -> None:
-        for listener in self._listeners:
-            listener.set()
+    def set(self, topics: Iterable[Topic]) -> None:
+        for topic in topics:
+            for listener in self._listeners.get(topic, ()):
+                listener.set()
 
 
 class SqlUnitOfWork:
@@ -188,5 +193,5 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.commit()
-        if self.outbox.added:
-            self._outbox_ready.set()
+        if self.outbox.topics:
+            self._outbox_ready.set(self.outbox.topics)

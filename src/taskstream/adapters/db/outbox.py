@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 class SqlOutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self.added = 0
+        self.topics: set[Topic] = set()
+        """The topics this unit of work stored events for."""
 
     async def add(self, events: list[CloudEvent]) -> None:
         if not events:
@@ -44,7 +45,7 @@ class SqlOutboxRepository:
                 for e in events
             ],
         )
-        self.added += len(events)
+        self.topics.update(e.topic for e in events)
 
 
 class OutboxRelay:
@@ -91,7 +92,7 @@ class OutboxRelay:
         await asyncio.gather(*(self._run_topic(topic) for topic in Topic))
 
     async def _run_topic(self, topic: Topic) -> None:
-        ready = self._signal.listen()
+        ready = self._signal.listen(topic)
         self._wakers.append(ready)
         failures = 0
         rounds = 0

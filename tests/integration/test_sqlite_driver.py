@@ -1,0 +1,102 @@
+"""The SQLite driver: one trip to the connection's thread per statement, same results.
+
+Against a real SQLite file through the engine the application uses (`Database`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from taskstream.adapters.db import sqlite_driver
+from taskstream.adapters.db.database import Database
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    async with database.transaction() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many calls went to a connection's thread so far."""
+    count = 0
+    send = sqlite_driver.Connection._execute
+
+    async def counted(self: sqlite_driver.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        count += 1
+        return await send(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite_driver.Connection, "_execute", counted)
+    return lambda: count
+
+
+def _on_disk(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT id, name FROM t ORDER BY id").fetchall()
+
+
+async def test_a_read_is_one_trip_and_gives_every_row(
+    database: Database, trips: Callable[[], int]
+) -> None:
+    async with database.transaction() as conn:
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(70)]
+        )
+    before = trips()
+    async with database.engine.connect() as conn:  # as a unit of work reads
+        await conn.begin()
+        rows = (await conn.execute(text("SELECT id, name FROM t ORDER BY id"))).all()
+    assert trips() - before == 1, "a read makes one trip: no cursor, fetch, close or rollback"
+    assert [tuple(row) for row in rows] == [(i + 1, f"n{i}") for i in range(70)]
+
+
+async def test_a_write_is_a_trip_per_statement_plus_the_commit(
+    database: Database, trips: Callable[[], int], tmp_path: Path
+) -> None:
+    before = trips()
+    async with database.transaction() as conn:
+        inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        updated = await conn.execute(text("UPDATE t SET name = 'b' WHERE name = 'a'"))
+    assert trips() - before == 3
+    assert inserted.lastrowid == 1
+    assert updated.rowcount == 1
+    assert _on_disk(tmp_path / "driver.db") == [(1, "b")]
+
+
+async def test_what_is_not_committed_is_rolled_back(database: Database, tmp_path: Path) -> None:
+    async with database.engine.connect() as conn:
+        await conn.begin()
+        await conn.execute(text("INSERT INTO t (name) VALUES ('kept?')"))
+        # Closed without a commit: rolled back.
+    assert _on_disk(tmp_path / "driver.db") == []
+    async with database.transaction() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+    assert _on_disk(tmp_path / "driver.db") == [(1, "kept")]
+
+
+async def test_a_failed_statement_surfaces_and_its_transaction_rolls_back(
+    database: Database, tmp_path: Path
+) -> None:
+    async def insert_twice() -> None:
+        async with database.transaction() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('twice')"))
+            await conn.execute(text("INSERT INTO t (name) VALUES ('twice')"))
+
+    with pytest.raises(IntegrityError):
+        await insert_twice()
+    assert _on_disk(tmp_path / "driver.db") == []
+    async with database.transaction() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('after')"))
+    assert _on_disk(tmp_path / "driver.db") == [(1, "after")]
