@@ -60,10 +60,10 @@ _WHEN_FIELDS: Final = frozenset({"reminders", "due", "timezone"})
 """The fields of a task that its reminders' moments depend on, named as an update names
 its changes (`Task.apply`)."""
 _ATTEMPTS: Final = 5
+"""Rounds of read-compute-write before giving up on a contended bookkeeping item."""
 TOMBSTONE_KEPT: Final = timedelta(days=28)
 """How long a deleted task's tombstone is kept: the longest retention of its events' topics
 (the dead-letter topics keep 28 days, `task-events` 7)."""
-"""Rounds of read-compute-write before giving up on a contended bookkeeping item."""
 
 
 def job_name(task_id: str, remind_at: str) -> str:
