@@ -464,8 +464,9 @@ def _settings(server: Server) -> Settings:
 
 
 def _lead(server: Server) -> float:
-    """How far ahead to set reminders that must still be ahead after a crash and restart."""
-    return max(4.0, server.startup_s + 2.5)
+    """How far ahead to set reminders that must still be ahead after a crash and restart
+    (a restart on a busy machine can take twice as long as the start before it)."""
+    return max(6.0, 2 * server.startup_s + 3.0)
 
 
 def _client(server: Server) -> httpx.AsyncClient:
