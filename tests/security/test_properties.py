@@ -9,6 +9,7 @@ import base64
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,9 @@ from taskstream.domain.errors import ValidationFailed
 from taskstream.domain.recurrence import (
     EARLIEST,
     LATEST,
+    Recurrence,
+    RecurrenceAnchor,
+    next_occurrence,
     parse_rule,
 )
 from taskstream.entrypoints.api.schemas import DueDate, Moment, WallTime
@@ -147,6 +151,35 @@ def test_a_rule_is_normalised_idempotently_or_refused_cleanly(
             continue
         assert spent < STALL
         assert parse_rule(rule) == rule
+
+
+OUT_OF_PHASE = [
+    # INTERVAL out of phase with the weekdays, hours or months picked: nothing ever comes
+    # again, which dateutil finds only by walking every period to the year 9999 (1 to 4 s).
+    ("FREQ=DAILY;INTERVAL=7;BYDAY=TU", datetime(2026, 1, 1, 9)),  # noqa: DTZ001
+    ("FREQ=DAILY;INTERVAL=7;BYDAY=TU;BYMONTHDAY=13", datetime(2026, 1, 1, 9)),  # noqa: DTZ001
+    ("FREQ=HOURLY;INTERVAL=7;BYDAY=TU;BYHOUR=3", datetime(2026, 1, 1, 9)),  # noqa: DTZ001
+    ("FREQ=MONTHLY;INTERVAL=4;BYMONTH=3", datetime(2026, 5, 1, 9)),  # noqa: DTZ001
+]
+
+
+@pytest.mark.parametrize(("rule", "start"), OUT_OF_PHASE)
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_a_series_that_never_comes_again_is_found_to_have_ended_at_once(
+    rule: str, start: datetime, anchor: RecurrenceAnchor
+) -> None:
+    recurrence = Recurrence(parse_rule(rule), anchor, start)
+    following, spent = cpu(
+        next_occurrence,
+        recurrence,
+        current_due=start,
+        all_day=False,
+        current_number=1,
+        completed_at=datetime(2026, 6, 1, tzinfo=UTC),
+        tz=ZoneInfo("UTC"),
+    )
+    assert following is None
+    assert spent < STALL
 
 
 # --- cursors ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from taskstream.domain.errors import ValidationFailed
 from taskstream.domain.recurrence import (
     LATEST,
     MAX_COUNT,
@@ -163,3 +164,54 @@ def test_the_search_for_the_next_due_stops_at_the_last_due_taken() -> None:
     done = datetime(2199, 3, 1, 12, tzinfo=UTC)
     assert following(rule, start, done) is None
     assert following(rule, start, done, anchor=COMPLETION) is None
+
+
+# --- an INTERVAL out of phase with what the rule picks ------------------------------------
+
+THURSDAY = local(2026, 1, 1)  # 1 January 2026 is a Thursday
+
+
+@pytest.mark.parametrize(
+    ("rule", "start"),
+    [
+        # Every 7th day from a Thursday is a Thursday: never a Tuesday.
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=TU", THURSDAY),
+        # The same with a day of the month too: never a Tuesday the 13th either.
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=TU;BYMONTHDAY=13", THURSDAY),
+        # Every 7th hour from Thursday 9:00 never lands on a Tuesday at 3:00 (168 = 24 x 7).
+        ("FREQ=HOURLY;INTERVAL=7;BYDAY=TU;BYHOUR=3", THURSDAY),
+        # Every other hour from 1:00 is an odd hour: never midnight (dateutil refuses it).
+        ("FREQ=HOURLY;INTERVAL=2;BYHOUR=0", local(2026, 1, 1, 1)),
+        # Every 4th month from May: May, September, January; never March.
+        ("FREQ=MONTHLY;INTERVAL=4;BYMONTH=3", local(2026, 5, 1)),
+    ],
+)
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_a_series_out_of_phase_with_what_it_picks_has_ended(
+    rule: str, start: datetime, anchor: RecurrenceAnchor
+) -> None:
+    done = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert following(rule, start, done, anchor=anchor) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "expected"),
+    [
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=TH", THURSDAY, local(2026, 1, 8)),
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=TH;BYMONTHDAY=12", THURSDAY, local(2026, 2, 12)),
+        # Thursday 11:00 + 7 h x 16 = Tuesday 3:00.
+        ("FREQ=HOURLY;INTERVAL=7;BYDAY=TU;BYHOUR=3", local(2026, 1, 1, 11), local(2026, 1, 6, 3)),
+        ("FREQ=HOURLY;INTERVAL=2;BYHOUR=0", local(2026, 1, 1, 0), local(2026, 1, 2, 0)),
+        ("FREQ=MONTHLY;INTERVAL=4;BYMONTH=9", local(2026, 5, 1), local(2026, 9, 1)),
+    ],
+)
+def test_a_series_in_phase_goes_on(rule: str, start: datetime, expected: datetime) -> None:
+    done = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert following(rule, start, done) == Occurrence(expected, 2)
+
+
+def test_a_weekly_rule_whose_position_no_week_can_hold_is_refused() -> None:
+    # A week holds one 3rd of the month at most: two times of day make two entries, not six.
+    with pytest.raises(ValidationFailed) as refused:
+        parse_rule("FREQ=WEEKLY;BYDAY=TU,SA;BYMINUTE=5,31;BYMONTHDAY=3;BYSETPOS=6")
+    assert refused.value.problems[0].code == "rule_never_occurs"

@@ -12,6 +12,7 @@ meaning: months without a 31st are skipped. ``BYMONTHDAY=-1`` means "the last da
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -209,6 +210,9 @@ def _ever_occurs(parts: dict[str, str]) -> bool:
     elif positions:  # the most a period holds: its days (a week's at most) times its times
         times = minutes if freq == "HOURLY" else minutes * len(parts.get("BYHOUR", "0").split(","))
         days = len(set(probe["BYDAY"].split(","))) if "BYDAY" in probe else 7
+        for name in ("BYMONTHDAY", "BYYEARDAY"):  # each comes at most once in a week
+            if name in parts:
+                days = min(days, len(parts[name].split(",")))
         if all(abs(pos) > times * (days if freq == "WEEKLY" else 1) for pos in positions):
             return False
     return _rrule(probe, _PROBE).after(_PROBE, inc=True) is not None
@@ -266,9 +270,12 @@ def _rrule(parts: dict[str, str], dtstart: datetime) -> rrule:
     return built
 
 
-def _seek(rule: str, start: datetime, tz: ZoneInfo, near: datetime, *, until: datetime) -> rrule:
-    """The series of `rule` started at `start`, restarted near `near`: the same occurrences
-    from `near` on, without walking the calendar from the series' start.
+def _seek(
+    rule: str, start: datetime, tz: ZoneInfo, near: datetime, *, until: datetime
+) -> tuple[dict[str, str], datetime]:
+    """The series of `rule` started at `start`, restarted near `near` (as the parts and
+    DTSTART of a rule): the same occurrences from `near` on, without walking the calendar
+    from the series' start.
 
     What dateutil takes from the start (the time of day, the weekday, the day of the month)
     is written into the rule first; then the start moves forward by a whole number of
@@ -290,14 +297,73 @@ def _seek(rule: str, start: datetime, tz: ZoneInfo, near: datetime, *, until: da
         elif freq == "WEEKLY":
             parts["BYDAY"] = _WEEKDAYS[start.weekday()]
     if near <= start:
-        return _rrule(parts, start)
+        return parts, start
     interval = int(parts.get("INTERVAL", "1"))
     first, index = _period(freq, start, parts.get("WKST", "MO"))
     _, target = _period(freq, near, parts.get("WKST", "MO"))
     behind = (target - index) % interval  # periods since the last one of the series
     if behind == 0:
-        return _rrule(parts, near)
-    return _rrule(parts, _period_start(freq, first, target - index - behind + interval))
+        return parts, near
+    return parts, _period_start(freq, first, target - index - behind + interval)
+
+
+_UNIT_HOURS: Final = {"HOURLY": 1, "DAILY": 24, "WEEKLY": 24 * 7}
+_WEEK_HOURS: Final = 24 * 7
+_CALENDAR_PARTS: Final = frozenset({"BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO"})
+_LAST_DAY: Final = datetime(9999, 12, 31)  # noqa: DTZ001 - wall clock
+
+
+def _never_again(parts: dict[str, str], dtstart: datetime) -> bool:
+    """Whether an HOURLY, DAILY or WEEKLY series picks nothing from `dtstart` on, because
+    its INTERVAL is out of phase with the weekdays or hours it picks (for example
+    `FREQ=DAILY;INTERVAL=7;BYDAY=TU` from a Thursday).
+
+    dateutil finds that out only by walking every period to the year 9999: seconds of
+    CPU. What such a series picks by weekday and time of day repeats every cycle (the
+    least common multiple of its step and a week), and the days it picks by the calendar
+    (months, days of the month or year, week numbers) are among those. So the same series
+    without its calendar parts is asked instead, moved a whole number of cycles to the
+    last ones of the calendar, where the walk is short. (A series that has no such conflict
+    and still never comes again, by its calendar parts, is walked as before.) dateutil
+    refuses to build some of these series (hours out of phase with an HOURLY INTERVAL):
+    they never come again either.
+    """
+    if parts["FREQ"] == "MONTHLY":
+        return _months_never_again(parts, dtstart)
+    unit = _UNIT_HOURS.get(parts["FREQ"])
+    if unit is None:  # years: a walk to 9999 is short enough
+        return False
+    cycle = math.lcm(unit * int(parts.get("INTERVAL", "1")), _WEEK_HOURS)
+    room = int((_LAST_DAY - dtstart).total_seconds()) // 3600
+    if 3 * cycle > room:  # so long a step that the walk is short
+        return False
+    weekly = {k: v for k, v in parts.items() if k not in _CALENDAR_PARTS | {"COUNT", "UNTIL"}}
+    moved = dtstart + timedelta(hours=(room // cycle - 2) * cycle)
+    try:
+        return _rrule(weekly, moved).after(moved, inc=True) is None
+    except ValueError:  # dateutil's own finding for hours out of phase: "an empty set"
+        return True
+
+
+def _months_never_again(parts: dict[str, str], dtstart: datetime) -> bool:
+    """Whether a MONTHLY series never comes to a month it picks again, its INTERVAL out of
+    phase with its BYMONTH (`FREQ=MONTHLY;INTERVAL=4;BYMONTH=3` from May): the months it
+    lands on repeat every least common multiple of INTERVAL and 12, asked as for
+    `_never_again`, near the calendar's end."""
+    if "BYMONTH" not in parts:
+        return False
+    cycle = math.lcm(int(parts.get("INTERVAL", "1")), 12) // 12  # in years
+    room = _LAST_DAY.year - dtstart.year
+    if 3 * cycle > room:
+        return False
+    months = {
+        "FREQ": "MONTHLY",
+        "INTERVAL": parts.get("INTERVAL", "1"),
+        "BYMONTH": parts["BYMONTH"],
+        "BYMONTHDAY": "1",
+    }
+    moved = datetime(dtstart.year + (room // cycle - 2) * cycle, dtstart.month, 1)  # noqa: DTZ001
+    return _rrule(months, moved).after(moved, inc=True) is None
 
 
 _WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -372,7 +438,10 @@ def next_occurrence(
         base = datetime.combine(completed_local.date(), clock)
         if base >= LATEST:
             return None
-        nxt = _build(recurrence.rule, base, tz, until=_search_end(base)).after(base)
+        parts = _parts(recurrence.rule, base, tz, _search_end(base))
+        if _never_again(parts, base):
+            return None
+        nxt = _rrule(parts, base).after(base)
         return None if nxt is None else Occurrence(nxt, current_number + 1)
 
     # Skip forward over occurrences already past: an all-day one is still upcoming
@@ -384,11 +453,14 @@ def next_occurrence(
     if horizon >= LATEST:
         return None
     until = _search_end(horizon)
-    nxt = _seek(recurrence.rule, recurrence.start, tz, horizon, until=until).after(horizon)
+    parts, begin = _seek(recurrence.rule, recurrence.start, tz, horizon, until=until)
+    if _never_again(parts, begin):
+        return None
+    nxt = _rrule(parts, begin).after(horizon)
     if nxt is None:
         return None
     limit = MAX_COUNT if count is None else int(count) - current_number
-    later = _seek(recurrence.rule, recurrence.start, tz, current_due, until=nxt)
+    later = _rrule(*_seek(recurrence.rule, recurrence.start, tz, current_due, until=nxt))
     skipped = sum(1 for _ in islice(later.xafter(current_due, limit + 1), limit + 1)) - 1
     number = current_number + 1 + min(skipped, MAX_COUNT)
     if count is not None and number > int(count):
