@@ -5,13 +5,15 @@ distributed shape behind its gateway)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import httpx
+from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -184,3 +186,39 @@ async def open_feed(ws_url: str, user: User, *, within: float) -> Feed:
     (hello,) = await feed.until(lambda: feed.messages[:1])
     assert hello["type"] == "hello", hello
     return feed
+
+
+# --- a webhook receiver ------------------------------------------------------------------------
+
+
+@dataclass
+class Hook:
+    """A webhook receiver on loopback: the delivery id of every POST, in order; until
+    `released`, a request gets no answer (it is still in flight when its sender dies)."""
+
+    url: str = ""
+    deliveries: list[str] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.deliveries.append(request.headers["X-Taskstream-Delivery"])
+        await self.released.wait()
+        return web.Response(status=200)
+
+
+@contextlib.asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[Hook]:
+    hook = Hook()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    hook.url = f"http://{host}:{port}/hook"
+    try:
+        yield hook
+    finally:
+        hook.released.set()
+        await runner.cleanup()

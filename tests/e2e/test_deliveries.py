@@ -6,15 +6,9 @@ started again, it is the job's trigger through its sidecar that resumes the deli
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-
 import httpx
-from aiohttp import web
 
-from tests.clients import Json, reminded_at
+from tests.clients import Json, reminded_at, webhook_receiver
 from tests.conftest import eventually
 from tests.e2e.conftest import E2E_ENV, RECEIVE_TIMEOUT_S, Distributed, NewUser
 
@@ -22,44 +16,11 @@ LEAD_S = 8.0
 LEASE_S = float(E2E_ENV["TASKSTREAM_DELIVERY_LEASE_SECONDS"])
 
 
-@dataclass
-class Hook:
-    """A webhook receiver on loopback: the delivery id of every POST, in order; until
-    `released`, a request gets no answer (it is still in flight when the notifier dies)."""
-
-    url: str = ""
-    deliveries: list[str] = field(default_factory=list)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.deliveries.append(request.headers["X-Taskstream-Delivery"])
-        await self.released.wait()
-        return web.Response(status=200)
-
-
-@contextlib.asynccontextmanager
-async def _hook() -> AsyncIterator[Hook]:
-    hook = Hook()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    hook.url = f"http://{host}:{port}/hook"
-    try:
-        yield hook
-    finally:
-        hook.released.set()
-        await runner.cleanup()
-
-
 async def test_a_webhook_delivery_cut_short_by_killing_the_notifier_is_made_when_it_is_back(
     dist: Distributed, http: httpx.AsyncClient, new_user: NewUser
 ) -> None:
     ada = await new_user("ada")
-    async with _hook() as hook:
+    async with webhook_receiver() as hook:
         response = await http.post("/webhooks", headers=ada.headers, json={"url": hook.url})
         assert response.status_code == 201, response.text
         webhook_id = response.json()["id"]

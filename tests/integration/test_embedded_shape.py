@@ -15,7 +15,6 @@ The server log is printed when a test fails.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -34,7 +33,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
 from taskstream.bootstrap import build
 from taskstream.domain.tasks import Due, NewTask, Reminder
@@ -57,6 +55,7 @@ from tests.clients import (
     reminders_due,
     successors,
     task_list,
+    webhook_receiver,
 )
 from tests.conftest import eventually
 
@@ -653,39 +652,6 @@ async def test_a_reminder_that_fell_due_while_the_process_was_down_fires_after_t
         assert parse(due_entry["data"]["fired_at"]) >= moment
 
 
-@dataclass
-class Hook:
-    """A webhook receiver on loopback: the delivery id of every POST, in order; until
-    `released`, a request gets no answer (it is still in flight when the server dies)."""
-
-    url: str = ""
-    deliveries: list[str] = field(default_factory=list)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.deliveries.append(request.headers["X-Taskstream-Delivery"])
-        await self.released.wait()
-        return web.Response(status=200)
-
-
-@contextlib.asynccontextmanager
-async def _hook() -> AsyncIterator[Hook]:
-    hook = Hook()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    hook.url = f"http://{host}:{port}/hook"
-    try:
-        yield hook
-    finally:
-        hook.released.set()
-        await runner.cleanup()
-
-
 DELIVERY_LEASE_S = 4.0
 
 
@@ -699,7 +665,7 @@ async def test_a_webhook_delivery_cut_short_by_a_kill_9_is_made_after_the_restar
             "TASKSTREAM_DELIVERY_LEASE_SECONDS": str(DELIVERY_LEASE_S),
         }
     )
-    async with _hook() as hook:
+    async with webhook_receiver() as hook:
         fresh.start()
         ada = _sign_up(fresh.api, "ada@example.com")
         async with _client(fresh) as http:
