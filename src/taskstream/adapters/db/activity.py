@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from taskstream.adapters.db.tables import activity
 from taskstream.app.events import CloudEvent
@@ -22,22 +21,18 @@ class SqlActivityLog:
         self._database = database
 
     async def append(self, event: CloudEvent) -> bool:
-        insert = postgresql.insert if self._database.dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(activity)
-            .values(
-                event_id=event.id,
-                user_id=event.userid,
-                task_id=event.subject,
-                type=event.type.value,
-                time=event.time,
-                data=event.data,
-            )
-            .on_conflict_do_nothing(index_elements=[activity.c.event_id])
+        return await self._database.insert_new(
+            activity,
+            activity.c.event_id,
+            {
+                "event_id": event.id,
+                "user_id": event.userid,
+                "task_id": event.subject,
+                "type": event.type.value,
+                "time": event.time,
+                "data": event.data,
+            },
         )
-        async with self._database.transaction() as conn:
-            result = await conn.execute(statement)
-        return bool(result.rowcount)
 
     async def find(self, user_id: str, query: ActivityQuery) -> ActivityPage:
         where: list[ColumnElement[bool]] = [activity.c.user_id == user_id]

@@ -12,7 +12,8 @@ from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Column, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -87,6 +88,14 @@ class Database:
             return
         async with self._write_lock, self.engine.begin() as conn:
             yield conn
+
+    async def insert_new(self, table: Table, key: Column[Any], values: dict[str, Any]) -> bool:
+        """Insert one row unless a row with the same `key` exists; whether it was inserted."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+        async with self.transaction() as conn:
+            result = await conn.execute(statement)
+        return bool(result.rowcount)
 
     async def migrate(self) -> None:
         """Apply every Alembic migration the database does not have yet."""

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from taskstream.adapters.db.tables import notifications
 from taskstream.app.inbox import InboxEntry, InboxPage, InboxQuery
@@ -20,24 +19,20 @@ class SqlInbox:
         self._database = database
 
     async def add(self, entry: InboxEntry) -> bool:
-        insert = postgresql.insert if self._database.dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(notifications)
-            .values(
-                id=entry.id,
-                user_id=entry.user_id,
-                kind=entry.kind,
-                task_id=entry.task_id,
-                title=entry.title[:200],
-                data=entry.data,
-                created_at=entry.created_at,
-                read_at=entry.read_at,
-            )
-            .on_conflict_do_nothing(index_elements=[notifications.c.id])
+        return await self._database.insert_new(
+            notifications,
+            notifications.c.id,
+            {
+                "id": entry.id,
+                "user_id": entry.user_id,
+                "kind": entry.kind,
+                "task_id": entry.task_id,
+                "title": entry.title[:200],
+                "data": entry.data,
+                "created_at": entry.created_at,
+                "read_at": entry.read_at,
+            },
         )
-        async with self._database.transaction() as conn:
-            result = await conn.execute(statement)
-        return bool(result.rowcount)
 
     async def page(self, user_id: str, query: InboxQuery) -> InboxPage:
         mine = notifications.c.user_id == user_id
