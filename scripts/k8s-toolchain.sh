@@ -60,20 +60,6 @@ SCHEMAS_HOME="$TOOLS_HOME/kubernetes-schemas-$KUBERNETES_VALIDATE_VERSION"
 DAPR_CRDS_HOME="$TOOLS_HOME/dapr-crds-$DAPR_VERSION"
 STRIMZI_CRDS_HOME="$TOOLS_HOME/strimzi-crds-$STRIMZI_VERSION"
 
-# Serialises installs of the same tool by two scripts at once (lock on fd 9).
-with_lock() {
-    local name="$1"
-    shift
-    mkdir -p -- "$TOOLS_HOME"
-    (
-        if have flock; then
-            exec 9>"$TOOLS_HOME/.$name.lock"
-            flock 9
-        fi
-        "$@"
-    )
-}
-
 # Runs a go command with the cache dirs under $GO_HOME (shared with the Dapr build), the
 # installed Go, and no workspace (k8s.io/kubernetes ships a go.work for its staging folders).
 go_env() {
@@ -337,20 +323,20 @@ main() {
     start="$(_ts_now)"
     case "$what" in
         tools)
-            with_lock helm install_helm
-            with_lock kubeconform install_kubeconform
-            with_lock actionlint install_actionlint
+            with_lock "$TOOLS_HOME" helm install_helm
+            with_lock "$TOOLS_HOME" kubeconform install_kubeconform
+            with_lock "$TOOLS_HOME" actionlint install_actionlint
             ;;
         schemas)
-            with_lock kubernetes-schemas install_kubernetes_schemas
-            with_lock dapr-crds install_dapr_crds
-            with_lock strimzi-crds install_strimzi_crds
+            with_lock "$TOOLS_HOME" kubernetes-schemas install_kubernetes_schemas
+            with_lock "$TOOLS_HOME" dapr-crds install_dapr_crds
+            with_lock "$TOOLS_HOME" strimzi-crds install_strimzi_crds
             ;;
         server)
             # The tests make the API server's service-account keys with openssl.
             have openssl || apt_install openssl
-            with_lock etcd install_etcd
-            with_lock kube-apiserver install_kube_apiserver
+            with_lock "$TOOLS_HOME" etcd install_etcd
+            with_lock "$TOOLS_HOME" kube-apiserver install_kube_apiserver
             ;;
         all)
             main tools >/dev/null

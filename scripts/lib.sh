@@ -155,6 +155,21 @@ ensure_env() {
     )
 }
 
+# with_lock DIR NAME COMMAND...: runs COMMAND holding DIR/.NAME.lock (on fd 9), so that two
+# scripts never install the same tool at once.
+with_lock() {
+    local dir="$1" name="$2"
+    shift 2
+    mkdir -p -- "$dir"
+    (
+        if have flock; then
+            exec 9>"$dir/.$name.lock"
+            flock 9
+        fi
+        "$@"
+    )
+}
+
 # Whether PID has exited. A zombie has: its parent (often init, once this script
 # has exited) may take its time to reap it, or never do so in some containers. But
 # a zombie leader whose other threads are still being torn down has not: they hold

@@ -44,20 +44,6 @@ KAFKA_HOME="$TASKSTREAM_CACHE_DIR/kafka-$KAFKA_VERSION"
 DAPR_HOME="$TASKSTREAM_CACHE_DIR/dapr-$DAPR_VERSION"
 GO_HOME="$TASKSTREAM_CACHE_DIR/go"
 
-# Serialises installs of the same tool by two scripts at once (lock on fd 9).
-with_lock() {
-    local name="$1"
-    shift
-    mkdir -p -- "$TASKSTREAM_CACHE_DIR"
-    (
-        if have flock; then
-            exec 9>"$TASKSTREAM_CACHE_DIR/.$name.lock"
-            flock 9
-        fi
-        "$@"
-    )
-}
-
 # --- Kafka -----------------------------------------------------------------------
 
 kafka_pom() {
@@ -186,11 +172,11 @@ main() {
     local what="${1:-all}" start
     start="$(_ts_now)"
     case "$what" in
-        kafka) with_lock kafka install_kafka ;;
-        dapr) with_lock dapr install_dapr ;;
+        kafka) with_lock "$TASKSTREAM_CACHE_DIR" kafka install_kafka ;;
+        dapr) with_lock "$TASKSTREAM_CACHE_DIR" dapr install_dapr ;;
         all)
-            with_lock kafka install_kafka
-            with_lock dapr install_dapr
+            with_lock "$TASKSTREAM_CACHE_DIR" kafka install_kafka
+            with_lock "$TASKSTREAM_CACHE_DIR" dapr install_dapr
             ;;
         paths) ;;
         -h | --help | help)
