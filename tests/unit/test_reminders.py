@@ -545,6 +545,16 @@ async def test_bookkeeping_without_a_version_is_older_than_any_event(world: Worl
     assert (await world.booked() or {})["version"] == 1
 
 
+async def test_bookkeeping_without_a_list_of_jobs_is_read_as_holding_none(world: World) -> None:
+    await world.state.store.set(bookkeeping_key(TASK_ID), {"version": 1}, first_write=True)
+
+    await world.service.reconcile(fact(EventType.TASK_CREATED, a_task(Reminder(at=SOON)), 2))
+
+    name = job_name(TASK_ID, iso(SOON))
+    assert await world.booked() == {"version": 2, "jobs": [name], "fired": []}
+    assert (await world.jobs(SOON))[SOON] is not None
+
+
 # --- reconcile: a deleted task's tombstone -------------------------------------------------
 
 
@@ -840,6 +850,38 @@ async def test_a_job_the_bookkeeping_no_longer_lists_fires_nothing(world: World)
 
     assert world.heard == []
     assert (await world.booked() or {})["jobs"] == [job_name(TASK_ID, iso(SOON))]
+
+
+async def test_a_job_under_bookkeeping_without_a_list_of_jobs_fires_nothing(
+    world: World,
+) -> None:
+    await world.state.store.set(bookkeeping_key(TASK_ID), {"version": 1}, first_write=True)
+    payload = {"task_id": TASK_ID, "user_id": USER_ID}
+
+    await world.service.fire(Job(job_name(TASK_ID, iso(SOON)), SOON, payload))
+
+    assert world.heard == []
+    assert await world.booked() == {"version": 1}
+
+
+async def test_a_fired_job_is_not_forgotten_in_bookkeeping_left_without_jobs_meanwhile(
+    world: World,
+) -> None:
+    name = job_name(TASK_ID, iso(SOON))
+    key = bookkeeping_key(TASK_ID)
+    await world.state.store.set(key, {"version": 1, "jobs": [name]}, first_write=True)
+
+    async def strip_jobs() -> None:
+        item = await world.state.store.get(key)
+        assert item is not None
+        await world.state.store.set(key, {"version": 2}, item.etag)
+
+    world.state.races.append(strip_jobs)
+
+    await world.service.fire(Job(name, SOON, {"task_id": TASK_ID, "user_id": USER_ID}))
+
+    assert len(world.heard) == 1
+    assert await world.booked() == {"version": 2}
 
 
 async def test_a_job_of_a_deleted_task_fires_nothing(world: World) -> None:

@@ -212,6 +212,15 @@ def test_an_edit_to_a_due_outside_the_dates_taken_is_refused(day: date) -> None:
     assert task.due == Due(date(2026, 2, 1), time(9, 0))
 
 
+def test_a_due_outside_the_dates_taken_is_the_only_problem_of_a_task_that_needs_one() -> None:
+    """The rest of the edit is checked against the due the task keeps, not against none."""
+    task = make(due=FAR, reminders=(Reminder(minutes_before=5),), recurrence_rule="FREQ=DAILY")
+    assert problems(lambda: task.apply(TaskChanges(due_date=date(2201, 1, 1)), LATER)) == [
+        ("due_date", "date_out_of_range")
+    ]
+    assert task.due == FAR
+
+
 @pytest.mark.parametrize("day", [date(1900, 1, 1), date(2200, 12, 31)])
 def test_an_edit_to_the_first_or_last_day_taken_is_kept(day: date) -> None:
     task = make(due=Due(date(2026, 2, 1), time(9, 0)))
@@ -253,6 +262,10 @@ def test_edits_that_need_a_due_say_so() -> None:
     relative = make(due=FAR, reminders=(Reminder(minutes_before=5),))
     assert problems(lambda: relative.apply(TaskChanges(due_date=None), LATER)) == [
         ("due", "reminder_needs_due")
+    ]
+    repeating = make(due=FAR, recurrence_rule="FREQ=DAILY")
+    assert problems(lambda: repeating.apply(TaskChanges(due_date=None), LATER)) == [
+        ("recurrence", "recurrence_needs_due")
     ]
 
 
