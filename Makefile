@@ -18,8 +18,9 @@ ARGS :=
 # time, and how many mutants run side by side. The files mutated and the tests run
 # (tests/unit only) are set in pyproject.toml, [tool.mutmut].
 # `make mutation MODULES=taskstream.app.queries MUTATION_JOBS=2`
-MODULES := taskstream.domain.errors taskstream.domain.users taskstream.domain.tasks \
-	taskstream.domain.recurrence taskstream.app.queries taskstream.app.services.reminders
+MODULES := taskstream.domain.errors taskstream.domain.users taskstream.domain.text \
+	taskstream.domain.tasks taskstream.domain.recurrence taskstream.app.queries \
+	taskstream.app.services.reminders
 MUTATION_JOBS := 1
 
 .PHONY: web-client help install up dist-up dist-down test lint format typecheck bench mutation pg-start pg-stop clean
