@@ -215,3 +215,27 @@ def test_a_weekly_rule_whose_position_no_week_can_hold_is_refused() -> None:
     with pytest.raises(ValidationFailed) as refused:
         parse_rule("FREQ=WEEKLY;BYDAY=TU,SA;BYMINUTE=5,31;BYMONTHDAY=3;BYSETPOS=6")
     assert refused.value.problems[0].code == "rule_never_occurs"
+
+
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_an_until_in_utc_ends_the_series_at_that_instant_in_the_task_zone(
+    anchor: RecurrenceAnchor,
+) -> None:
+    """20260104T190000Z is 09:00 on 5 January in Kiritimati (UTC+14), whatever the zone
+    of the machine: the occurrence at that moment is the last."""
+    kiritimati = ZoneInfo("Pacific/Kiritimati")
+    series = Recurrence(parse_rule("FREQ=DAILY;UNTIL=20260104T190000Z"), anchor, local(2026, 1, 3))
+
+    def after(due: datetime, number: int) -> Occurrence | None:
+        done = due.replace(hour=10, tzinfo=kiritimati)
+        return next_occurrence(
+            series,
+            current_due=due,
+            all_day=False,
+            current_number=number,
+            completed_at=done,
+            tz=kiritimati,
+        )
+
+    assert after(local(2026, 1, 4), 2) == Occurrence(local(2026, 1, 5), 3)
+    assert after(local(2026, 1, 5), 3) is None
