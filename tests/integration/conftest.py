@@ -8,11 +8,13 @@ machine, and fails under CI, where skipping it would hide a whole database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -115,19 +117,14 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-async def server(container: Container) -> AsyncIterator[str]:
-    """The API served by uvicorn on a free loopback port (WebSockets need a real server);
-    the ws:// URL of its live updates."""
+@contextlib.asynccontextmanager
+async def serving(app: Any, *, lifespan: str = "off") -> AsyncIterator[int]:
+    """`app` served by uvicorn on a free loopback port, for as long as the block runs; its port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(container, migrate=False),
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
+        app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=2
     )
     served = uvicorn.Server(config)
     task = asyncio.create_task(served.serve(sockets=[sock]))
@@ -137,11 +134,21 @@ async def server(container: Container) -> AsyncIterator[str]:
             task.result()  # a start-up failure is the test's failure
         return served.started
 
-    await eventually(started)
-    yield f"ws://127.0.0.1:{port}/api/v1/ws"
-    served.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
-    sock.close()
+    try:
+        await eventually(started)
+        yield sock.getsockname()[1]
+    finally:
+        served.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+        sock.close()
+
+
+@pytest.fixture
+async def server(container: Container) -> AsyncIterator[str]:
+    """The API served by uvicorn on a free loopback port (WebSockets need a real server);
+    the ws:// URL of its live updates."""
+    async with serving(create_app(container, migrate=False)) as port:
+        yield f"ws://127.0.0.1:{port}/api/v1/ws"
 
 
 Login = Callable[..., Awaitable[dict[str, str]]]

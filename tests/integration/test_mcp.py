@@ -6,9 +6,7 @@ session manager); `taskstream mcp` runs as a subprocess, as a desktop client sta
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +16,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -27,7 +24,8 @@ from taskstream.bootstrap import build
 from taskstream.chat.plan import TOOL_NAMES
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
-from tests.conftest import AdjustableClock, eventually
+from tests.conftest import AdjustableClock
+from tests.integration.conftest import serving
 
 PASSWORD = "correct horse battery"
 
@@ -35,29 +33,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 async def api(settings: Settings, clock: AdjustableClock) -> AsyncIterator[str]:
     """The API served by uvicorn with its lifespan; its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(build(settings, clock=clock), migrate=False),
-        lifespan="on",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return served.started
-
-    await eventually(started)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
-    sock.close()
+    app = create_app(build(settings, clock=clock), migrate=False)
+    async with serving(app, lifespan="on") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 async def _login(base: str, email: str) -> str:

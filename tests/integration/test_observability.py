@@ -5,18 +5,15 @@ hooks are in the Dapr adapters too); tests/e2e drives those."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import logging.config
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
@@ -26,7 +23,7 @@ from taskstream.entrypoints.api.app import create_app
 from taskstream.entrypoints.server import log_config
 from taskstream.observability import trace
 from tests.conftest import eventually
-from tests.integration.conftest import settled
+from tests.integration.conftest import serving, settled
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -34,26 +31,8 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 @pytest.fixture
 async def server(container: EmbeddedContainer) -> AsyncIterator[str]:
     """The embedded app served by uvicorn on a free loopback port; its http:// base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(container, migrate=False), lifespan="off", log_level="warning"
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return served.started
-
-    await eventually(started)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
-    sock.close()
+    async with serving(create_app(container, migrate=False)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 async def scrape(http: httpx.AsyncClient) -> Samples:

@@ -4,11 +4,7 @@ over."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -36,27 +32,9 @@ class SetClock:
         return self.moment
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("deliveries") / "taskstream.db"
-
-    async def migrate() -> None:
-        database = Database(f"sqlite+aiosqlite:///{path}")
-        try:
-            await database.migrate()
-        finally:
-            await database.dispose()
-
-    asyncio.run(migrate())
-    return path
-
-
 @pytest.fixture
-async def state(template: Path, tmp_path: Path) -> AsyncIterator[SqlStateStore]:
-    shutil.copy(template, tmp_path / "taskstream.db")
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'taskstream.db'}")
-    yield SqlStateStore(database, SetClock())
-    await database.dispose()
+def state(database: Database) -> SqlStateStore:
+    return SqlStateStore(database, SetClock())
 
 
 @pytest.fixture

@@ -5,13 +5,10 @@ at moments of a clock it sets."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,30 +107,6 @@ class World:
 
     async def fire_due(self) -> int:
         return await self.scheduler.fire_due()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file; each test gets a copy."""
-    path = tmp_path_factory.mktemp("reminders") / "taskstream.db"
-
-    async def migrate() -> None:
-        database = Database(f"sqlite+aiosqlite:///{path}")
-        try:
-            await database.migrate()
-        finally:
-            await database.dispose()
-
-    asyncio.run(migrate())
-    return path
-
-
-@pytest.fixture
-async def database(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    shutil.copy(template, tmp_path / "taskstream.db")
-    built = Database(f"sqlite+aiosqlite:///{tmp_path / 'taskstream.db'}")
-    yield built
-    await built.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useDismiss } from "@/lib/dismiss";
 import { api } from "@/lib/api";
 import type { components } from "@/api/schema";
 import { ago } from "@/lib/format";
@@ -34,18 +35,8 @@ export function Bell() {
     };
   }, [load]);
 
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent | KeyboardEvent) => {
-      if (e instanceof KeyboardEvent ? e.key === "Escape" : !ref.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", close);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", close);
-    };
-  }, [open]);
+  const closeMenu = useCallback(() => setOpen(false), []);
+  useDismiss(open, ref, closeMenu);
 
   async function markRead(item: Notification) {
     if (item.read_at) return;

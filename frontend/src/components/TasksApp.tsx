@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useDismiss } from "@/lib/dismiss";
 import { api, problemMessage, type Tag, type Task, type User } from "@/lib/api";
 import { DEFAULT_FILTERS, filtersToSearch, isFiltered, parseFilters, toQuery, type Filters } from "@/lib/filters";
 import { useLive, type LiveEvent, type LiveState } from "@/lib/live";
@@ -412,18 +413,8 @@ function NotificationPermission() {
 function AccountMenu({ user }: { user: User | null }) {
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent | KeyboardEvent) => {
-      if (e instanceof KeyboardEvent ? e.key === "Escape" : !ref.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", close);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", close);
-    };
-  }, [open]);
+  const closeMenu = useCallback(() => setOpen(false), []);
+  useDismiss(open, ref, closeMenu);
   const initial = (user?.email ?? "?").slice(0, 1).toUpperCase();
   return (
     <div ref={ref} className="relative">
