@@ -407,6 +407,26 @@ wait_sidecar_ready() {
     done
 }
 
+# first_sidecar SERVICE: starts its sidecar and waits until it has loaded its
+# components (daprd opens its HTTP port only then).
+first_sidecar() {
+    local svc="$1" deadline=$((SECONDS + DIST_TIMEOUT))
+    start_sidecar "$svc"
+    until curl -fsS -o /dev/null --max-time 2 \
+        "http://127.0.0.1:$(dapr_http_port "$svc")/v1.0/healthz/outbound" 2>/dev/null; do
+        if ! sidecar_pid "$svc" >/dev/null; then
+            show_log "daprd for $svc stopped" "$DAPR_BASE/daprd-$svc.log"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            show_log "daprd for $svc has not loaded its components after ${DIST_TIMEOUT}s" \
+                "$DAPR_BASE/daprd-$svc.log"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
 start_service() {
     local svc="$1" start
     start="$(_ts_now)"
@@ -687,7 +707,13 @@ cmd_up() {
         if needs_sql "${missing[@]}"; then
             run_step "migrations" migrate
         fi
-        # The services start side by side; each one in its own order.
+        # Every sidecar loads the state store, and on a new database each would create
+        # its tables: side by side, PostgreSQL refuses all but one ("type
+        # dapr_state_metadata already exists") and those daprd exit. One sidecar
+        # creates them first; the services then start side by side, each in its order.
+        if ((${#missing[@]} > 1)); then
+            run_step "the state store's tables" first_sidecar "${missing[0]}"
+        fi
         local pids=() failed=()
         for svc in "${missing[@]}"; do
             start_service "$svc" &
