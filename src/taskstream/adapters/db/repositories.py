@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Integer,
+    Select,
+    String,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -233,70 +238,17 @@ class SqlTaskRepository:
         return result.first() is not None
 
     async def find(self, owner_id: str, query: TaskQuery, now: datetime) -> Page:
-        keys, labelled, order_by = _ordering(query.sort, query.order)
-        stmt = (
-            select(*_READ_COLUMNS, *labelled)
-            .where(tasks.c.owner_id == owner_id, *self._filters(owner_id, query, now))
-            .order_by(*order_by)
-            .limit(query.limit + 1)
-        )
-        if query.after is not None:
-            stmt = stmt.where(_after(keys, list(query.after)))
-        rows = (await self._conn.execute(stmt)).all()
+        shape, parameters = _listing(self._dialect, owner_id, query, now)
+        rows = (await self._conn.execute(_listing_statement(shape), parameters)).all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_after = None
         if more and rows:
             last = rows[-1]
-            next_after = tuple(getattr(last, f"k{i}") for i in range(len(keys)))
+            next_after = tuple(
+                last[len(_READ_COLUMNS) + i] for i in range(len(last) - len(_READ_COLUMNS))
+            )
         return Page([_task_from_row(row) for row in rows], next_after)
-
-    def _filters(self, owner_id: str, query: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
-        if query.status is not None:
-            where.append(tasks.c.status == query.status.value)
-        if query.priorities:
-            where.append(tasks.c.priority.in_(sorted(p.rank for p in query.priorities)))
-        for tag in sorted(query.tags_all):
-            where.append(
-                exists().where(task_tags.c.task_seq == tasks.c.seq, task_tags.c.tag == tag)
-            )
-        if query.tags_any:
-            where.append(
-                exists().where(
-                    task_tags.c.task_seq == tasks.c.seq, task_tags.c.tag.in_(sorted(query.tags_any))
-                )
-            )
-        if query.due_before is not None:
-            where.append(tasks.c.due_at < query.due_before)
-        if query.due_after is not None:
-            where.append(tasks.c.due_at >= query.due_after)
-        if query.overdue is not None:
-            overdue = and_(tasks.c.status == Status.OPEN.value, tasks.c.due_at <= now)
-            where.append(overdue if query.overdue else ~overdue)
-        if query.no_due is not None:
-            where.append(tasks.c.due_at.is_(None) if query.no_due else tasks.c.due_at.is_not(None))
-        if query.series_id is not None:
-            where.append(tasks.c.series_id == query.series_id)
-        if query.search is not None:
-            where.append(self._search(owner_id, query.search))
-        return where
-
-    def _search(self, owner_id: str, phrase: str) -> ColumnElement[bool]:
-        query_words = search.words(phrase)
-        if not query_words:
-            raise ValidationFailed.of(
-                "q", "search_invalid", "Search for at least one word of letters or digits."
-            )
-        if self._dialect == "sqlite":
-            match = search.sqlite_match(owner_id, query_words)
-            return tasks.c.seq.in_(
-                select(literal_column("rowid"))
-                .select_from(text("tasks_fts"))
-                .where(text("tasks_fts MATCH :match").bindparams(match=match))
-            )
-        query = func.taskstream_search_query(owner_id, " ".join(query_words), search.MIN_PREFIX)
-        return literal_column("tasks.search").op("@@")(query)
 
     async def tag_counts(self, owner_id: str) -> list[TagCount]:
         rows = await self._conn.execute(
@@ -379,16 +331,155 @@ def _sort_keys(sort: SortKey, desc: bool) -> _SortKeys:
     return [*keys, (tasks.c.seq, desc)]
 
 
-def _after(keys: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `keys`; a NULL value equals only NULL."""
+def _after(keys: _SortKeys, nulls: tuple[bool, ...]) -> ColumnElement[bool]:
+    """Rows strictly after the previous page's last row in the order of `keys`. Its value
+    for key i is bound as `after{i}`, unless it is NULL (`nulls[i]`): NULL equals only NULL."""
     clause: ColumnElement[bool] = false()
-    for (expr, desc), value in reversed(list(zip(keys, values, strict=True))):
-        if value is None:
+    same: ColumnElement[bool]
+    beyond: ColumnElement[bool]
+    for i, ((expr, desc), null) in reversed(list(enumerate(zip(keys, nulls, strict=True)))):
+        if null:
             same, beyond = expr.is_(None), false()
         else:
+            value = bindparam(f"after{i}", type_=expr.type)
             same, beyond = expr == value, (expr < value if desc else expr > value)
         clause = or_(beyond, and_(same, clause))
     return clause
+
+
+# --- listings ------------------------------------------------------------------------------
+
+
+class _Shape(NamedTuple):
+    """What the SQL of a listing depends on; its values are bound at execution."""
+
+    dialect: str
+    status: bool
+    priorities: bool
+    tags_all: int
+    tags_any: bool
+    due_before: bool
+    due_after: bool
+    overdue: bool | None
+    no_due: bool | None
+    series: bool
+    search: bool
+    sort: SortKey
+    order: Order
+    after: tuple[bool, ...] | None
+    """Per sort key, whether the previous page's last value is NULL; None on a first page."""
+
+
+def _listing(
+    dialect: str, owner_id: str, query: TaskQuery, now: datetime
+) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of a listing, and the values to bind into its statement."""
+    values: dict[str, Any] = {"owner": owner_id, "limit": query.limit + 1}
+    if query.status is not None:
+        values["status"] = query.status.value
+    if query.priorities:
+        values["priorities"] = sorted(p.rank for p in query.priorities)
+    for i, tag in enumerate(sorted(query.tags_all)):
+        values[f"tag{i}"] = tag
+    if query.tags_any:
+        values["tags_any"] = sorted(query.tags_any)
+    if query.due_before is not None:
+        values["due_before"] = query.due_before
+    if query.due_after is not None:
+        values["due_after"] = query.due_after
+    if query.overdue is not None:
+        values["now"] = now
+    if query.series_id is not None:
+        values["series"] = query.series_id
+    if query.search is not None:
+        query_words = search.words(query.search)
+        if not query_words:
+            raise ValidationFailed.of(
+                "q", "search_invalid", "Search for at least one word of letters or digits."
+            )
+        if dialect == "sqlite":
+            values["match"] = search.sqlite_match(owner_id, query_words)
+        else:
+            values["words"] = " ".join(query_words)
+    after = None
+    if query.after is not None:
+        after = tuple(value is None for value in query.after)
+        values.update((f"after{i}", v) for i, v in enumerate(query.after) if v is not None)
+    shape = _Shape(
+        dialect=dialect,
+        status=query.status is not None,
+        priorities=bool(query.priorities),
+        tags_all=len(query.tags_all),
+        tags_any=bool(query.tags_any),
+        due_before=query.due_before is not None,
+        due_after=query.due_after is not None,
+        overdue=query.overdue,
+        no_due=query.no_due,
+        series=query.series_id is not None,
+        search=query.search is not None,
+        sort=query.sort,
+        order=query.order,
+        after=after,
+    )
+    return shape, values
+
+
+@functools.lru_cache(maxsize=1024)
+def _listing_statement(shape: _Shape) -> Select[Any]:
+    """The statement of every listing of this shape. Built once, so SQLAlchemy keeps its
+    cache key on the object and its compiled form in the engine's cache: a listing builds,
+    keys and compiles no SQL."""
+    keys, labelled, order_by = _ordering(shape.sort, shape.order)
+    where: list[ColumnElement[bool]] = [tasks.c.owner_id == bindparam("owner")]
+    if shape.status:
+        where.append(tasks.c.status == bindparam("status"))
+    if shape.priorities:
+        where.append(tasks.c.priority.in_(bindparam("priorities", expanding=True)))
+    for i in range(shape.tags_all):
+        tag: BindParameter[str] = bindparam(f"tag{i}")
+        where.append(exists().where(task_tags.c.task_seq == tasks.c.seq, task_tags.c.tag == tag))
+    if shape.tags_any:
+        tags_any: BindParameter[list[str]] = bindparam("tags_any", expanding=True)
+        where.append(
+            exists().where(task_tags.c.task_seq == tasks.c.seq, task_tags.c.tag.in_(tags_any))
+        )
+    if shape.due_before:
+        where.append(tasks.c.due_at < bindparam("due_before"))
+    if shape.due_after:
+        where.append(tasks.c.due_at >= bindparam("due_after"))
+    if shape.overdue is not None:
+        overdue = and_(tasks.c.status == Status.OPEN.value, tasks.c.due_at <= bindparam("now"))
+        where.append(overdue if shape.overdue else ~overdue)
+    if shape.no_due is not None:
+        where.append(tasks.c.due_at.is_(None) if shape.no_due else tasks.c.due_at.is_not(None))
+    if shape.series:
+        where.append(tasks.c.series_id == bindparam("series"))
+    if shape.search:
+        where.append(_search(shape.dialect))
+    if shape.after is not None:
+        where.append(_after(keys, shape.after))
+    return (
+        select(*_READ_COLUMNS, *labelled)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+def _search(dialect: str) -> ColumnElement[bool]:
+    """Tasks matching the bound words, looked up in the owner's part of the text index:
+    the owner's terms of the FTS5 table on SQLite (`match`), the owner's rows of the
+    index on PostgreSQL (`owner`, `words`)."""
+    if dialect == "sqlite":
+        return tasks.c.seq.in_(
+            select(literal_column("rowid"))
+            .select_from(text("tasks_fts"))
+            .where(text("tasks_fts MATCH :match"))
+        )
+    query = func.taskstream_search_query(
+        bindparam("owner", type_=String()), bindparam("words", type_=String()), search.MIN_PREFIX
+    )
+    return literal_column("tasks.search").op("@@")(query)
 
 
 # --- users and tokens ----------------------------------------------------------------------
