@@ -127,6 +127,23 @@ async def test_search_never_crosses_users(
     assert await _titles(client, bob, "q=plumber") == []
 
 
+async def test_listings_of_one_shape_each_get_their_own_values(
+    client: httpx.AsyncClient, ada: Headers, login: Login
+) -> None:
+    """Listings of the same shape share one statement; the values bound differ each time."""
+    bob = await login("bob@example.com")
+    response = await client.post(
+        "/tasks", headers=bob, json={"title": "Bob's chore", "priority": "high", "tags": ["home"]}
+    )
+    assert response.status_code == 201, response.text
+    query = "priority={}&tags_all={}&sort=title"
+    assert await _titles(client, ada, query.format("high", "home")) == ["Call the plumber"]
+    assert await _titles(client, bob, query.format("high", "home")) == ["Bob's chore"]
+    assert await _titles(client, ada, query.format("high", "travel")) == ["renew passport"]
+    assert await _titles(client, ada, query.format("low", "home")) == ["Water the plants"]
+    assert await _titles(client, bob, query.format("low", "home")) == []
+
+
 async def test_status_and_overdue(
     client: httpx.AsyncClient, ada: Headers, clock: AdjustableClock
 ) -> None:
