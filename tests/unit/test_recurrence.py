@@ -134,8 +134,11 @@ def test_parse_rule_is_idempotent() -> None:
         ("FREQ=DAILY;UNTIL=tomorrow", "rule_invalid"),
         ("FREQ=DAILY;UNTIL=20261332", "rule_invalid"),  # shaped right, not a date
         ("FREQ=DAILY;UNTIL=20261231T256000Z", "rule_invalid"),  # not a time
+        ("FREQ=DAILY;UNTIL=18991231", "rule_invalid"),  # before the earliest due taken
+        ("FREQ=DAILY;UNTIL=22010101T000000Z", "rule_invalid"),  # after the latest one
         ("FREQ=WEEKLY;BYDAY=XX", "rule_invalid"),
         ("FREQ=WEEKLY;BYDAY=MO,XX", "rule_invalid"),
+        ("FREQ=WEEKLY;BYDAY=MO=TU", "rule_invalid"),  # a value holding "="
         ("FREQ=WEEKLY;WKST=XX", "rule_invalid"),
         ("FREQ=DAILY;BYHOUR=24", "rule_invalid"),
         ("FREQ=DAILY;BYMINUTE=60", "rule_invalid"),
@@ -172,6 +175,8 @@ def test_parse_rule_refuses_with_a_stable_code(text: str, code: str) -> None:
         "FREQ=YEARLY;BYMONTH=12",
         "FREQ=YEARLY;BYYEARDAY=-366",
         "FREQ=YEARLY;BYWEEKNO=53",
+        "FREQ=DAILY;UNTIL=19000101",
+        "FREQ=DAILY;UNTIL=22001231T235959Z",
     ],
 )
 def test_parse_rule_accepts_the_edges_of_each_range(text: str) -> None:
@@ -281,12 +286,27 @@ def test_a_rule_with_nothing_in_ten_years_ends_the_series() -> None:
         "FREQ=DAILY;BYSETPOS=2",
         "FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=3",
         "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=-3",
+        "FREQ=YEARLY;BYMONTH=2;BYDAY=6MO",  # no February has six Mondays
+        "FREQ=YEARLY;BYMONTH=1;BYYEARDAY=366",  # the 366th day is in December
+        "FREQ=YEARLY;BYMONTH=6;BYWEEKNO=1",  # week 1 is around New Year
+        # Weeks starting on Tuesday: the Monday of week 1 is 4 to 10 January, never December.
+        "FREQ=YEARLY;BYWEEKNO=1;BYMONTH=12;BYDAY=MO;WKST=TU",
+        # A weekly rule ignores the numbers: that is one Monday a week, never a second entry.
+        "FREQ=WEEKLY;BYDAY=1MO,2MO;BYSETPOS=2",
+        # An hour holds its two minutes, whatever hours the rule lists.
+        "FREQ=HOURLY;BYHOUR=9,17;BYMINUTE=0,30;BYSETPOS=3",
+        "FREQ=WEEKLY;BYSETPOS=8",  # a week has seven days
+        # A week holds one 3rd of the month (or one 100th day of the year) at most.
+        "FREQ=WEEKLY;BYDAY=TU,SA;BYMONTHDAY=3;BYSETPOS=2",
+        "FREQ=WEEKLY;BYDAY=TU,SA;BYYEARDAY=100;BYSETPOS=2",
     ],
 )
 def test_a_rule_that_never_occurs_is_refused(rule: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_rule(rule)
-    assert caught.value.problems[0].code == "rule_never_occurs"
+    problems = caught.value.problems
+    assert [(p.field, p.code) for p in problems] == [("recurrence.rule", "rule_never_occurs")]
+    assert problems[0].message
 
 
 @pytest.mark.parametrize(
@@ -299,6 +319,15 @@ def test_a_rule_that_never_occurs_is_refused(rule: str) -> None:
         "FREQ=DAILY;BYHOUR=9,17;BYSETPOS=2",
         "FREQ=HOURLY;BYMINUTE=0,30;BYSETPOS=-2",
         "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=-2",
+        # With the default week start (Monday), 29 to 31 December can be in week 1.
+        "FREQ=YEARLY;BYDAY=MO;BYMONTH=12;BYWEEKNO=1",
+        # A daily rule ignores the number: any Monday in January.
+        "FREQ=DAILY;BYDAY=6MO;BYMONTH=1",
+        # Two hours times two minutes: four entries on the 1st of each month.
+        "FREQ=MONTHLY;BYHOUR=9,17;BYMINUTE=0,30;BYMONTHDAY=1;BYSETPOS=4",
+        # 1 January of a leap year that is a Saturday (2028): rare, and the last such day of
+        # the calendar is 1 January 9972, at its very first instant.
+        "FREQ=YEARLY;BYDAY=SA;BYYEARDAY=-366",
     ],
 )
 def test_a_rare_rule_is_accepted(rule: str) -> None:

@@ -239,3 +239,53 @@ def test_an_until_in_utc_ends_the_series_at_that_instant_in_the_task_zone(
 
     assert after(local(2026, 1, 4), 2) == Occurrence(local(2026, 1, 5), 3)
     assert after(local(2026, 1, 5), 3) is None
+
+
+# --- an INTERVAL so long that the calendar's end is near ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;INTERVAL=1000000",  # about 2,700 years
+        "FREQ=MONTHLY;INTERVAL=100003;BYMONTH=3",  # about 8,300 years
+    ],
+)
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_a_step_past_the_calendars_end_ends_the_series(rule: str, anchor: RecurrenceAnchor) -> None:
+    start = local(2026, 3, 1)
+    assert following(rule, start, datetime(2026, 3, 1, 12, tzinfo=UTC), anchor=anchor) is None
+
+
+def test_a_long_monthly_step_reaches_the_listed_month_in_its_own_time() -> None:
+    """Every 13 months from May: June, July, then August 2029."""
+    start = local(2026, 5, 1)
+    done = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    assert following("FREQ=MONTHLY;INTERVAL=13;BYMONTH=8", start, done) == Occurrence(
+        local(2029, 8, 1), 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "done", "expected"),
+    [
+        # Every 2,671 months (about 223 years) from January 1900: August 2122.
+        (
+            "FREQ=MONTHLY;INTERVAL=2671;BYMONTH=8",
+            local(1900, 1, 1),
+            datetime(2120, 1, 1, 12, tzinfo=UTC),
+            local(2122, 8, 1),
+        ),
+        # Every 139,001 hours (about 16 years) from midnight, 1 January 2000.
+        (
+            "FREQ=HOURLY;INTERVAL=139001",
+            local(2000, 1, 1, 0),
+            datetime(2015, 6, 1, 12, tzinfo=UTC),
+            local(2015, 11, 9, 17),
+        ),
+    ],
+)
+def test_a_step_of_centuries_or_decades_still_comes_round(
+    rule: str, start: datetime, done: datetime, expected: datetime
+) -> None:
+    assert following(rule, start, done) == Occurrence(expected, 2)

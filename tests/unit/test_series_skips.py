@@ -70,3 +70,44 @@ def test_a_late_completion_lands_where_walking_the_series_does(rule: str, late: 
         tz=ZoneInfo("UTC"),
     )
     assert got == walked(normalised, START, late.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("rule", "start"),
+    [
+        # On the hour: a restart at hh:01 (or hh:00:01) would miss the next one.
+        ("FREQ=HOURLY;INTERVAL=5", datetime(2026, 1, 7, 9, 0)),  # noqa: DTZ001
+        # Started at :30, but :00 is picked too: the restart is at the top of the hour.
+        ("FREQ=HOURLY;INTERVAL=5;BYMINUTE=0,30", datetime(2026, 1, 7, 9, 30)),  # noqa: DTZ001
+        # Half past midnight: the restart is at the very start of the day.
+        ("FREQ=DAILY;INTERVAL=3", datetime(2026, 1, 7, 0, 30)),  # noqa: DTZ001
+        # Started on 15 June, but 1 January is picked too: the restart is on 1 January.
+        (
+            "FREQ=YEARLY;INTERVAL=3;BYMONTH=1,6;BYMONTHDAY=1,15",
+            datetime(2025, 6, 15, 9, 30),  # noqa: DTZ001
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "late",
+    [
+        datetime(2026, 1, 8, 2, 15, tzinfo=UTC),
+        datetime(2026, 5, 3, 12, 0, tzinfo=UTC),
+        datetime(2027, 8, 16, 0, 0, tzinfo=UTC),
+    ],
+)
+def test_a_late_completion_keeps_what_comes_first_in_a_period(
+    rule: str, start: datetime, late: datetime
+) -> None:
+    """Completed in a period the series skips, the next occurrence is the first one of the
+    series' next period, even when that comes before the time or day of the start."""
+    normalised = parse_rule(rule)
+    got = next_occurrence(
+        Recurrence(normalised, RecurrenceAnchor.DUE, start),
+        current_due=start,
+        all_day=False,
+        current_number=1,
+        completed_at=late,
+        tz=ZoneInfo("UTC"),
+    )
+    assert got == walked(normalised, start, late.replace(tzinfo=None))
