@@ -86,6 +86,8 @@ def test_a_late_completion_lands_where_walking_the_series_does(rule: str, late: 
             "FREQ=YEARLY;INTERVAL=3;BYMONTH=1,6;BYMONTHDAY=1,15",
             datetime(2025, 6, 15, 9, 30),  # noqa: DTZ001
         ),
+        # Weeks from Sunday: the weeks are counted as weeks, whatever the week start.
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE,SU;WKST=SU", START),
     ],
 )
 @pytest.mark.parametrize(
@@ -94,6 +96,7 @@ def test_a_late_completion_lands_where_walking_the_series_does(rule: str, late: 
         datetime(2026, 1, 8, 2, 15, tzinfo=UTC),
         datetime(2026, 5, 3, 12, 0, tzinfo=UTC),
         datetime(2027, 8, 16, 0, 0, tzinfo=UTC),
+        datetime(2026, 2, 9, 10, 30, tzinfo=UTC),
     ],
 )
 def test_a_late_completion_keeps_what_comes_first_in_a_period(
