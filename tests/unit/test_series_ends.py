@@ -257,6 +257,25 @@ def test_a_step_past_the_calendars_end_ends_the_series(rule: str, anchor: Recurr
     assert following(rule, start, datetime(2026, 3, 1, 12, tzinfo=UTC), anchor=anchor) is None
 
 
+@pytest.mark.parametrize(
+    ("rule", "done"),
+    [
+        ("FREQ=HOURLY;INTERVAL=100000000", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("FREQ=DAILY;INTERVAL=5000000", datetime(2026, 3, 3, 12, tzinfo=UTC)),
+        ("FREQ=WEEKLY;INTERVAL=1000000", datetime(2026, 3, 13, 12, tzinfo=UTC)),
+        ("FREQ=MONTHLY;INTERVAL=100003;BYMONTH=3", datetime(2026, 4, 15, 12, tzinfo=UTC)),
+        ("FREQ=YEARLY;INTERVAL=10000", datetime(2027, 4, 15, 12, tzinfo=UTC)),
+    ],
+)
+@pytest.mark.parametrize("anchor", list(RecurrenceAnchor))
+def test_a_late_completion_of_a_step_past_the_calendars_end_ends_the_series(
+    rule: str, done: datetime, anchor: RecurrenceAnchor
+) -> None:
+    """Completed in a later period than its due's, the series' next period would start
+    after the year 9999: the series has ended (it is not an error)."""
+    assert following(rule, local(2026, 3, 1), done, anchor=anchor) is None
+
+
 def test_a_long_monthly_step_reaches_the_listed_month_in_its_own_time() -> None:
     """Every 13 months from May: June, July, then August 2029."""
     start = local(2026, 5, 1)

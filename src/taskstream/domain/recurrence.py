@@ -272,10 +272,11 @@ def _rrule(parts: dict[str, str], dtstart: datetime) -> rrule:
 
 def _seek(
     rule: str, start: datetime, tz: ZoneInfo, near: datetime, *, until: datetime
-) -> tuple[dict[str, str], datetime]:
+) -> tuple[dict[str, str], datetime] | None:
     """The series of `rule` started at `start`, restarted near `near` (as the parts and
     DTSTART of a rule): the same occurrences from `near` on, without walking the calendar
-    from the series' start.
+    from the series' start. None if the series' next period after `near` starts after
+    `until` (an INTERVAL of centuries may reach past the calendar's end).
 
     What dateutil takes from the start (the time of day, the weekday, the day of the month)
     is written into the rule first; then the start moves forward by a whole number of
@@ -304,7 +305,10 @@ def _seek(
     behind = (target - index) % interval  # periods since the last one of the series
     if behind == 0:
         return parts, near
-    return parts, _period_start(freq, first, target - index - behind + interval)
+    ahead = target - index - behind + interval  # the series' next period, from the first
+    if index + ahead > _period(freq, until, parts.get("WKST", "MO"))[1]:
+        return None
+    return parts, _period_start(freq, first, ahead)
 
 
 _UNIT_HOURS: Final = {"HOURLY": 1, "DAILY": 24, "WEEKLY": 24 * 7}
@@ -452,15 +456,19 @@ def next_occurrence(
         horizon = max(current_due, completed_local)
     if horizon >= LATEST:
         return None
-    until = _search_end(horizon)
-    parts, begin = _seek(recurrence.rule, recurrence.start, tz, horizon, until=until)
+    sought = _seek(recurrence.rule, recurrence.start, tz, horizon, until=_search_end(horizon))
+    if sought is None:
+        return None
+    parts, begin = sought
     if _never_again(parts, begin):
         return None
     nxt = _rrule(parts, begin).after(horizon)
     if nxt is None:
         return None
     limit = MAX_COUNT if count is None else int(count) - current_number
-    later = _rrule(*_seek(recurrence.rule, recurrence.start, tz, current_due, until=nxt))
+    counted = _seek(recurrence.rule, recurrence.start, tz, current_due, until=nxt)
+    assert counted is not None  # `nxt` is in a period of the series after `current_due`
+    later = _rrule(*counted)
     skipped = sum(1 for _ in islice(later.xafter(current_due, limit + 1), limit + 1)) - 1
     number = current_number + 1 + min(skipped, MAX_COUNT)
     if count is not None and number > int(count):
