@@ -308,3 +308,12 @@ def test_a_step_of_centuries_or_decades_still_comes_round(
     rule: str, start: datetime, done: datetime, expected: datetime
 ) -> None:
     assert following(rule, start, done) == Occurrence(expected, 2)
+
+
+def test_a_long_step_may_come_in_the_last_year_searched() -> None:
+    """Every 11 years from March 2026, completed in April 2027: the search runs to April
+    2037, and March 2037 is in it, in the year the search ends."""
+    done = datetime(2027, 4, 15, 12, tzinfo=UTC)
+    assert following("FREQ=YEARLY;INTERVAL=11", local(2026, 3, 1), done) == Occurrence(
+        local(2037, 3, 1), 2
+    )
