@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from typing import Any, Self
 import pydantic_core
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, Table, event
+from sqlalchemy import Column, Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -95,10 +96,8 @@ class Database:
 
     async def insert_new(self, table: Table, key: Column[Any], values: dict[str, Any]) -> bool:
         """Insert one row unless a row with the same `key` exists; whether it was inserted."""
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
         async with self.transaction() as conn:
-            result = await conn.execute(statement)
+            result = await conn.execute(_insert_new(self.dialect, table, key), values)
         return bool(result.rowcount)
 
     async def migrate(self) -> None:
@@ -112,6 +111,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table, key: Column[Any]) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, built once per table (values come as
+    parameters)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 def _upgrade(connection: Connection) -> None:

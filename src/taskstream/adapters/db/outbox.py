@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taskstream.adapters.bus import publish_in_turn
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from taskstream.adapters.db.database import Database
 
 log = logging.getLogger(__name__)
+
+_MARK_SENT = update(outbox).where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+"""Sets `sent_at` (a parameter) on the rows of the given seqs."""
 
 
 class SqlOutboxRepository:
@@ -80,6 +83,17 @@ class OutboxRelay:
         self._keep_sent = keep_sent
         self.published = 0
         self._backlog_counted: dict[Topic, float] = {}
+        # Built once: a round's statements differ only in their parameters.
+        unsent = (
+            select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(batch)
+        )
+        self._unsent: dict[Topic | None, Select[Any]] = {
+            None: unsent,
+            **{topic: unsent.where(outbox.c.topic == topic.value) for topic in Topic},
+        }
 
     def stop(self) -> None:
         """Ask `run` to return after the round in progress (never mid-transaction)."""
@@ -125,16 +139,8 @@ class OutboxRelay:
         `one_by_one` (each lane in turn, each row once the one before it was taken).
 
         Returns (rows sent, a lane failed)."""
-        query = (
-            select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(self._batch)
-        )
-        if topic is not None:
-            query = query.where(outbox.c.topic == topic.value)
         async with self._database.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(self._unsent[topic])).all()
         if not rows:
             if topic is not None:
                 metrics.outbox_backlog(topic.value, 0)
@@ -174,9 +180,7 @@ class OutboxRelay:
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._database.transaction() as conn:
-            await conn.execute(
-                update(outbox).where(outbox.c.seq.in_(seqs)).values(sent_at=self._clock.now())
-            )
+            await conn.execute(_MARK_SENT, {"seqs": seqs, "sent_at": self._clock.now()})
 
     async def _forget_sent(self) -> None:
         async with self._database.transaction() as conn:

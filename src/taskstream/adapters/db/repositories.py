@@ -99,6 +99,23 @@ _READ_COLUMNS = [
 ]
 """What a task is made from, in `_task_from_row`'s order (due_at follows from the due)."""
 
+# The statements of the write path, built once: building one costs more than running it.
+# An UPDATE sets the columns named in its parameters (SQLAlchemy compiles, and caches, one
+# form per set of columns); `w_*` parameters belong to the WHERE clause.
+_INSERT_TASK = insert(tasks).returning(tasks.c.seq)
+_GET_TASK = select(*_READ_COLUMNS).where(
+    tasks.c.id == bindparam("w_id"), tasks.c.owner_id == bindparam("w_owner_id")
+)
+_UPDATE_TASK = (
+    update(tasks)
+    .where(
+        tasks.c.id == bindparam("w_id"),
+        tasks.c.owner_id == bindparam("w_owner_id"),
+        tasks.c.version == bindparam("w_version"),
+    )
+    .returning(tasks.c.seq)
+)
+
 
 def _task_from_row(row: Any) -> Task:
     (
@@ -174,16 +191,12 @@ class SqlTaskRepository:
         return task
 
     async def add(self, task: Task) -> None:
-        result = await self._conn.execute(
-            insert(tasks).values(_task_values(task)).returning(tasks.c.seq)
-        )
+        result = await self._conn.execute(_INSERT_TASK, _task_values(task))
         await self._add_tags(result.scalar_one(), task.owner_id, task.tags)
 
     async def get(self, owner_id: str, task_id: str) -> Task | None:
         row = (
-            await self._conn.execute(
-                select(*_READ_COLUMNS).where(tasks.c.id == task_id, tasks.c.owner_id == owner_id)
-            )
+            await self._conn.execute(_GET_TASK, {"w_id": task_id, "w_owner_id": owner_id})
         ).first()
         return None if row is None else self._loaded(row)
 
@@ -195,14 +208,13 @@ class SqlTaskRepository:
             values if stored is None else {k: v for k, v in values.items() if stored.get(k) != v}
         )
         result = await self._conn.execute(
-            update(tasks)
-            .where(
-                tasks.c.id == task.id,
-                tasks.c.owner_id == task.owner_id,
-                tasks.c.version == expected_version,
-            )
-            .values(changed)
-            .returning(tasks.c.seq)
+            _UPDATE_TASK,
+            {
+                **changed,
+                "w_id": task.id,
+                "w_owner_id": task.owner_id,
+                "w_version": expected_version,
+            },
         )
         seq = result.scalar_one_or_none()
         if seq is None:
