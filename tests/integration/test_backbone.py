@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event as engine_events
 from sqlalchemy import select
 
 from taskstream.adapters.bus import InProcessEventBus
@@ -23,6 +24,7 @@ from taskstream.adapters.system import new_id
 from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
 from taskstream.app.ports import Drop, EventHandler
 from taskstream.bootstrap import Container, build
+from taskstream.domain.tasks import NewTask
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 from tests.conftest import AdjustableClock, eventually
@@ -274,6 +276,99 @@ async def test_writes_succeed_while_the_bus_is_down_and_their_events_follow_once
     ids = [e.id for e in recorder.events]
     assert len(ids) == len(set(ids)) == 10
     assert recorder.lanes() == _outbox_lanes(rows)
+
+
+async def _unmarked(container: Container) -> set[str]:
+    return {row.event_id for row in await _outbox(container) if row.sent_at is None}
+
+
+@contextlib.contextmanager
+def _updates_of_the_outbox(container: Container) -> Iterator[list[str]]:
+    """The UPDATE statements on the outbox sent while the block runs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement = args[2]
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            sent.append(statement)
+
+    engine = container.database.engine.sync_engine
+    engine_events.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        engine_events.remove(engine, "before_cursor_execute", record)
+
+
+async def test_rounds_of_every_topic_are_marked_sent_together_and_never_published_twice(
+    idle: Container,
+) -> None:
+    bus = FlakyBus(InProcessEventBus(idle.dead_letters))
+    recorder = Recorder(bus.inner)
+    relay = OutboxRelay(idle.database, bus, idle.clock, mark_every=3600)
+    ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
+    milk = await idle.tasks.create(ada.id, NewTask("Milk"))
+    for topic in (Topic.TASK_EVENTS, Topic.TASK_UPDATES):
+        assert await relay.relay_once(topic) == (1, False)
+    bread = await idle.tasks.create(ada.id, NewTask("Bread"))
+    (bread_update,) = [
+        r.event_id for r in await _outbox(idle) if r.topic == "task-updates" and r.sent_at is None
+    ][-1:]
+    bus.hiccups = {bread_update}  # the bus fails to take this one once
+    assert await relay.relay_once(Topic.TASK_EVENTS) == (1, False)
+    assert await relay.relay_once(Topic.TASK_UPDATES) == (0, True)
+
+    # Published, not marked yet: a round does not take them again.
+    rows = await _outbox(idle)
+    assert len(rows) == 4
+    assert await _unmarked(idle) == {row.event_id for row in rows}
+    assert await relay.relay_once(Topic.TASK_EVENTS) == (0, False)
+    assert [e.subject for e in recorder.events] == [milk.id, milk.id, bread.id]
+
+    with _updates_of_the_outbox(idle) as updates:
+        await relay.mark_published()
+    assert len(updates) == 1, "one transaction marks the rounds of every topic"
+    assert await _unmarked(idle) == {bread_update}, "the row not taken stays unsent"
+
+    assert await relay.relay_once(Topic.TASK_UPDATES) == (1, False)
+    await relay.mark_published()
+    assert await _unmarked(idle) == set()
+    ids = [e.id for e in recorder.events]
+    assert sorted(ids) == sorted(row.event_id for row in rows)
+    assert recorder.lanes() == _outbox_lanes(rows)
+
+
+async def test_a_backlog_of_many_batches_drains_in_order_while_marks_wait(
+    idle: Container,
+) -> None:
+    recorder = Recorder(idle.bus)
+    relay = OutboxRelay(idle.database, idle.bus, idle.clock, batch=2, mark_every=3600)
+    ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
+    for title in ("Milk", "Bread", "Eggs"):
+        await idle.tasks.create(ada.id, NewTask(title))
+    sent = [await relay.relay_once() for _ in range(5)]
+    assert sent == [(2, False), (2, False), (2, False), (0, False), (0, False)]
+    rows = await _outbox(idle)
+    ids = [e.id for e in recorder.events]
+    assert len(ids) == len(set(ids)) == 6
+    assert recorder.lanes() == _outbox_lanes(rows)
+
+
+async def test_a_stopping_relay_marks_what_it_published(idle: Container) -> None:
+    recorder = Recorder(idle.bus)
+    relay = OutboxRelay(idle.database, idle.bus, idle.clock, mark_every=3600)
+    runner = asyncio.create_task(relay.run())
+    ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
+    await idle.tasks.create(ada.id, NewTask("Milk"))
+
+    async def published() -> bool:
+        return len(recorder.events) == 2
+
+    await eventually(published)
+    assert len(await _unmarked(idle)) == 2
+    relay.stop()
+    await asyncio.wait_for(runner, 5)
+    assert await _unmarked(idle) == set()
 
 
 # --- dead letters -------------------------------------------------------------------------

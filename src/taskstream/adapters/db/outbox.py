@@ -58,8 +58,13 @@ class OutboxRelay:
     work on facts. A round hands a batch of rows to the bus at once (one bulk publish
     through Dapr); rows of one user form a lane and stay in order. A lane with a row the
     bus did not take stops there and is retried, with backoff, on the next round; nothing
-    is marked sent that was not published. Rows left unsent by a crash are published
-    after restart, so delivery is at least once.
+    is marked sent that was not published.
+
+    The rows the rounds published are marked sent together, in one transaction every
+    `mark_every` seconds at most (and when the relay stops), whatever their topic: one
+    write for many rounds instead of one per round. Until then the relay remembers them
+    as published, and no round takes them again. Rows left unmarked by a crash are
+    published again after restart, as are rows left unsent, so delivery is at least once.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class OutboxRelay:
         batch: int = 200,
         poll: float = 1.0,
         keep_sent: timedelta = timedelta(hours=1),
+        mark_every: float = 0.1,
     ) -> None:
         self._database = database
         self._bus = bus
@@ -81,6 +87,12 @@ class OutboxRelay:
         self._batch = batch
         self._poll = poll
         self._keep_sent = keep_sent
+        self._mark_every = mark_every
+        self._published: set[int] = set()
+        """Seqs of the rows published but not marked sent yet."""
+        self._to_mark = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._marking = asyncio.Lock()
         self.published = 0
         self._backlog_counted: dict[Topic, float] = {}
         # Built once: a round's statements differ only in their parameters.
@@ -96,14 +108,33 @@ class OutboxRelay:
         }
 
     def stop(self) -> None:
-        """Ask `run` to return after the round in progress (never mid-transaction)."""
+        """Ask `run` to return after the round in progress (never mid-transaction), once
+        the rows published are marked sent."""
         self._stopping = True
-        for waker in self._wakers:
+        for waker in [*self._wakers, self._to_mark, self._stopped]:
             waker.set()
 
     async def run(self) -> None:
         """Relay every topic until stopped."""
-        await asyncio.gather(*(self._run_topic(topic) for topic in Topic))
+        await asyncio.gather(
+            *(self._run_topic(topic) for topic in Topic), self._mark_published_rounds()
+        )
+        await self.mark_published()
+
+    async def _mark_published_rounds(self) -> None:
+        """Mark the published rows sent, at most every `mark_every` seconds."""
+        while not self._stopping:
+            await self._to_mark.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self._mark_every)
+            self._to_mark.clear()
+            try:
+                await self.mark_published()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("marking outbox rows sent failed; will retry")
+                self._to_mark.set()
 
     async def _run_topic(self, topic: Topic) -> None:
         ready = self._signal.listen(topic)
@@ -139,8 +170,7 @@ class OutboxRelay:
         `one_by_one` (each lane in turn, each row once the one before it was taken).
 
         Returns (rows sent, a lane failed)."""
-        async with self._database.engine.connect() as conn:
-            rows = (await conn.execute(self._unsent[topic])).all()
+        rows = await self._unpublished(topic)
         if not rows:
             if topic is not None:
                 metrics.outbox_backlog(topic.value, 0)
@@ -161,7 +191,8 @@ class OutboxRelay:
         if stopped:
             log.warning("%d outbox lanes failed to publish; will retry", len(stopped))
         if sent:
-            await self._mark_sent(sent)
+            self._published.update(sent)
+            self._to_mark.set()
             self.published += len(sent)
         if topic is not None:
             await self._measure_backlog(topic, len(rows) - len(sent), full=len(rows) == self._batch)
@@ -178,9 +209,29 @@ class OutboxRelay:
             self._backlog_counted[topic] = now
             metrics.outbox_backlog(topic.value, await self.pending(topic))
 
-    async def _mark_sent(self, seqs: list[int]) -> None:
-        async with self._database.transaction() as conn:
-            await conn.execute(_MARK_SENT, {"seqs": seqs, "sent_at": self._clock.now()})
+    async def _unpublished(self, topic: Topic | None) -> list[Any]:
+        """Up to a batch of unsent rows, oldest first, without those published already.
+
+        A batch of rows published but not marked yet would hide the rest: they are
+        marked first."""
+        for _ in range(2):
+            async with self._database.engine.connect() as conn:
+                rows = (await conn.execute(self._unsent[topic])).all()
+            unpublished = [row for row in rows if row.seq not in self._published]
+            if unpublished or len(rows) < self._batch:
+                break
+            await self.mark_published()
+        return unpublished
+
+    async def mark_published(self) -> None:
+        """Mark the rows published so far sent, in one transaction."""
+        async with self._marking:
+            seqs = sorted(self._published)
+            if not seqs:
+                return
+            async with self._database.transaction() as conn:
+                await conn.execute(_MARK_SENT, {"seqs": seqs, "sent_at": self._clock.now()})
+            self._published.difference_update(seqs)
 
     async def _forget_sent(self) -> None:
         async with self._database.transaction() as conn:
@@ -189,7 +240,8 @@ class OutboxRelay:
             )
 
     async def pending(self, topic: Topic | None = None) -> int:
-        """How many rows (of `topic`, if given) wait to be published."""
+        """How many rows (of `topic`, if given) are not marked sent: those waiting to be
+        published, and those published in the last `mark_every` seconds."""
         query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
         if topic is not None:
             query = query.where(outbox.c.topic == topic.value)
