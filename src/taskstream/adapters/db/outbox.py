@@ -213,11 +213,12 @@ class OutboxRelay:
         """Up to a batch of unsent rows, oldest first, without those published already.
 
         A batch of rows published but not marked yet would hide the rest: they are
-        marked first."""
+        marked first. No marking commits between reading the rows and leaving out those
+        published: the rows read unsent before it would count as never published."""
         for _ in range(2):
-            async with self._database.engine.connect() as conn:
+            async with self._marking, self._database.engine.connect() as conn:
                 rows = (await conn.execute(self._unsent[topic])).all()
-            unpublished = [row for row in rows if row.seq not in self._published]
+                unpublished = [row for row in rows if row.seq not in self._published]
             if unpublished or len(rows) < self._batch:
                 break
             await self.mark_published()
