@@ -186,7 +186,9 @@ class Container:
         """Subscribe every service and start the background loops."""
         for service in self.services:
             for handles in service.subscriptions():
-                self.bus.subscribe(handles.name, handles.topic, handles.types, handles.handler)
+                self.bus.subscribe(
+                    handles.name, handles.topic, handles.types, handles.handler, handles.batch
+                )
         self._background = [
             asyncio.create_task(loop.run(), name=type(loop).__name__) for loop in self.loops
         ]

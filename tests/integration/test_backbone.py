@@ -371,6 +371,106 @@ async def test_a_stopping_relay_marks_what_it_published(idle: Container) -> None
     assert await _unmarked(idle) == set()
 
 
+@contextlib.contextmanager
+def _inserts_into(container: Container, table: str) -> Iterator[list[str]]:
+    """The INSERT statements into `table` sent while the block runs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement = args[2]
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+            sent.append(statement)
+
+    engine = container.database.engine.sync_engine
+    engine_events.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        engine_events.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_batch_subscriber_gets_its_events_of_a_round_at_once_in_order(
+    idle: Container,
+) -> None:
+    bus = InProcessEventBus(idle.dead_letters)
+    one_by_one: list[str] = []
+    batches: list[list[str]] = []
+
+    async def each(event: CloudEvent) -> None:
+        one_by_one.append(event.id)
+
+    async def at_once(events: list[CloudEvent]) -> None:
+        batches.append([e.id for e in events])
+
+    async def not_this_way(event: CloudEvent) -> None:
+        raise AssertionError("a round goes to the batch handler")
+
+    facts = frozenset({EventType.TASK_CREATED, EventType.TASK_COMPLETED})
+    bus.subscribe("test.each", Topic.TASK_EVENTS, facts, each)
+    bus.subscribe("test.batch", Topic.TASK_EVENTS, facts, not_this_way, at_once)
+    events = [
+        _event(idle),
+        _event(idle, EventType.TASK_DELETED),  # a type neither takes
+        _event(idle, EventType.TASK_COMPLETED),
+        _event(idle),
+    ]
+
+    assert await bus.publish_all(events) == set()
+
+    taken = [events[0].id, events[2].id, events[3].id]
+    assert batches == [taken]
+    assert one_by_one == taken
+
+
+async def test_a_failed_batch_goes_one_by_one_and_loses_nothing(idle: Container) -> None:
+    bus = InProcessEventBus(idle.dead_letters, max_attempts=2, first_backoff=0.01)
+    handled: list[str] = []
+    events = [_event(idle) for _ in range(3)]
+    broken = events[1].id
+
+    async def each(event: CloudEvent) -> None:
+        if event.id == broken:
+            raise RuntimeError("this one cannot be written")
+        handled.append(event.id)
+
+    async def at_once(events: list[CloudEvent]) -> None:
+        raise RuntimeError("the write of the batch failed")
+
+    bus.subscribe(
+        "test.batch", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), each, at_once
+    )
+
+    assert await bus.publish_all(events) == set()
+
+    assert handled == [events[0].id, events[2].id]
+    [letter] = await idle.dead_letters.list()
+    assert (letter.subscription, letter.event) == ("test.batch", events[1])
+
+
+async def test_the_audit_records_a_round_in_one_write_and_a_redelivery_adds_nothing(
+    idle: Container,
+) -> None:
+    for handles in idle.audit.subscriptions():
+        idle.bus.subscribe(
+            handles.name, handles.topic, handles.types, handles.handler, handles.batch
+        )
+    relay = OutboxRelay(idle.database, idle.bus, idle.clock)
+    ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
+    written = [(await idle.tasks.create(ada.id, NewTask(title))).id for title in ("A", "B", "C")]
+
+    with _inserts_into(idle, "activity") as inserts:
+        assert await relay.relay_once(Topic.TASK_EVENTS) == (3, False)
+    assert len(inserts) == 1
+
+    facts = [
+        CloudEvent.from_dict(r.payload) for r in await _outbox(idle) if r.topic == "task-events"
+    ]
+    assert await idle.bus.publish_all(facts) == set()  # delivered again: recorded once
+    async with idle.database.engine.connect() as conn:
+        rows = (await conn.execute(select(activity).order_by(activity.c.seq))).all()
+    assert [(row.type, row.task_id) for row in rows] == [("task.created", t) for t in written]
+
+
 # --- dead letters -------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 `publish` returns once every subscriber has handled the event, or given up on it: a
 handler that raises is retried with backoff, and after `max_attempts` the event is parked
-in the dead-letter store for that subscriber. The outbox relay marks an event sent only
+in the dead-letter store for that subscriber. `publish_all` (a relay round) gives a
+subscriber with a batch handler all its events of the round in one call, in order; if that
+call fails, each event goes to its one-event handler as above, so none is lost. The outbox relay marks an event sent only
 after `publish` returns, so an event is never lost to a crash: it is published again after
 restart, and the consumers, idempotent on the event id, do not act twice.
 """
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.ports import DeadLetterStore, Drop, EventHandler
+from taskstream.app.ports import BatchHandler, DeadLetterStore, Drop, EventHandler
 from taskstream.observability import metrics, trace
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,10 @@ class Subscription:
     topic: Topic
     types: frozenset[EventType]
     handler: EventHandler
+    batch: BatchHandler | None = None
+
+    def takes(self, event: CloudEvent) -> bool:
+        return event.topic is self.topic and event.type in self.types
 
 
 class InProcessEventBus:
@@ -69,9 +75,15 @@ class InProcessEventBus:
         self.dead = 0
 
     def subscribe(
-        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+        self,
+        name: str,
+        topic: Topic,
+        types: frozenset[EventType],
+        handler: EventHandler,
+        batch: BatchHandler | None = None,
     ) -> None:
-        self._subscriptions.setdefault(topic, []).append(Subscription(name, topic, types, handler))
+        subscription = Subscription(name, topic, types, handler, batch)
+        self._subscriptions.setdefault(topic, []).append(subscription)
 
     def subscription(self, name: str) -> Subscription:
         for subscriptions in self._subscriptions.values():
@@ -81,13 +93,57 @@ class InProcessEventBus:
         raise KeyError(name)
 
     async def publish(self, event: CloudEvent) -> None:
-        targets = [s for s in self._subscriptions.get(event.topic, ()) if event.type in s.types]
+        await self._publish(event, batched=False)
+
+    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
+        """The lanes of `events` in turn, each event to the one-event subscribers; beside
+        them, each batch subscriber's events at once."""
+        topics = {event.topic for event in events}
+        batches = [
+            (s, [e for e in events if s.takes(e)])
+            for topic in topics
+            for s in self._subscriptions.get(topic, ())
+            if s.batch is not None
+        ]
+
+        async def one_by_one(event: CloudEvent) -> None:
+            await self._publish(event, batched=True)
+
+        async def at_once() -> None:
+            await asyncio.gather(*(self.deliver_all(s, batch) for s, batch in batches if batch))
+
+        not_taken, _ = await asyncio.gather(publish_in_turn(one_by_one, events), at_once())
+        return not_taken
+
+    async def _publish(self, event: CloudEvent, *, batched: bool) -> None:
+        """Deliver to the event's subscribers (but those that take batches, if `batched`)."""
+        targets = [
+            s
+            for s in self._subscriptions.get(event.topic, ())
+            if event.type in s.types and not (batched and s.batch is not None)
+        ]
         metrics.published(event.topic.value)
         if targets:
             await asyncio.gather(*(self.deliver(s, event) for s in targets))
 
-    async def publish_all(self, events: list[CloudEvent]) -> set[str]:
-        return await publish_in_turn(self.publish, events)
+    async def deliver_all(self, subscription: Subscription, events: list[CloudEvent]) -> None:
+        """Hand `events` to a subscriber's batch handler; if it fails, each to its handler."""
+        assert subscription.batch is not None
+        try:
+            await subscription.batch(events)
+        except Exception:
+            log.warning(
+                "%s failed on a batch of %d events; delivering them one by one",
+                subscription.name,
+                len(events),
+                exc_info=True,
+            )
+            for event in events:
+                await self.deliver(subscription, event)
+            return
+        for _ in events:
+            metrics.consumed(subscription.topic.value, subscription.name, "handled")
+        self.delivered += len(events)
 
     async def deliver(
         self, subscription: Subscription, event: CloudEvent, *, letter: str | None = None

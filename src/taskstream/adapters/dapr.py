@@ -23,6 +23,7 @@ import httpx
 
 from taskstream.app.events import CloudEvent, EventType, MalformedEvent, Topic
 from taskstream.app.ports import (
+    BatchHandler,
     Clock,
     DeadLetterStore,
     Drop,
@@ -160,8 +161,14 @@ class DaprEventBus:
         return failed
 
     def subscribe(
-        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+        self,
+        name: str,
+        topic: Topic,
+        types: frozenset[EventType],
+        handler: EventHandler,
+        batch: BatchHandler | None = None,
     ) -> None:
+        """daprd delivers one event per request: `batch` is not used."""
         self._handlers[topic.value].append((name, types, handler))
 
     def park_dead_letters(self, app_id: str, topic: Topic, store: DeadLetterStore) -> None:

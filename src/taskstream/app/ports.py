@@ -165,6 +165,11 @@ EventHandler = Callable[[CloudEvent], Awaitable[None]]
 """Handles one event. Returning means done (SUCCESS); raising means retry later (RETRY);
 raising Drop means never (DROP)."""
 
+BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
+"""Handles several events at once, in their order, as the one-event handler would each
+(and as idempotently). Returning means all done; raising means the bus gives each event,
+one by one, to the one-event handler instead."""
+
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
@@ -212,9 +217,15 @@ class EventBus(Protocol):
         ...
 
     def subscribe(
-        self, name: str, topic: Topic, types: frozenset[EventType], handler: EventHandler
+        self,
+        name: str,
+        topic: Topic,
+        types: frozenset[EventType],
+        handler: EventHandler,
+        batch: BatchHandler | None = None,
     ) -> None:
-        """Register `handler` (known as `name`, for dead letters) for `types` on `topic`."""
+        """Register `handler` (known as `name`, for dead letters) for `types` on `topic`;
+        a bus that takes several events at once may hand them to `batch` together."""
         ...
 
 

@@ -21,17 +21,11 @@ class SqlActivityLog:
         self._database = database
 
     async def append(self, event: CloudEvent) -> bool:
-        return await self._database.insert_new(
-            activity,
-            activity.c.event_id,
-            {
-                "event_id": event.id,
-                "user_id": event.userid,
-                "task_id": event.subject,
-                "type": event.type.value,
-                "time": event.time,
-                "data": event.data,
-            },
+        return await self._database.insert_new(activity, activity.c.event_id, _row(event))
+
+    async def append_all(self, events: list[CloudEvent]) -> None:
+        await self._database.insert_all_new(
+            activity, activity.c.event_id, [_row(event) for event in events]
         )
 
     async def find(self, user_id: str, query: ActivityQuery) -> ActivityPage:
@@ -64,6 +58,17 @@ class SqlActivityLog:
         rows = rows[: query.limit]
         next_after = (rows[-1].time, rows[-1].seq) if more else None
         return ActivityPage([_entry(row._mapping) for row in rows], next_after)
+
+
+def _row(event: CloudEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "user_id": event.userid,
+        "task_id": event.subject,
+        "type": event.type.value,
+        "time": event.time,
+        "data": event.data,
+    }
 
 
 def _entry(row: Any) -> ActivityEntry:

@@ -100,6 +100,15 @@ class Database:
             result = await conn.execute(_insert_new(self.dialect, table, key), values)
         return bool(result.rowcount)
 
+    async def insert_all_new(
+        self, table: Table, key: Column[Any], rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert each of `rows`, in order, unless a row with its `key` exists; in one
+        transaction."""
+        if rows:
+            async with self.transaction() as conn:
+                await conn.execute(_insert_new(self.dialect, table, key), rows)
+
     async def migrate(self) -> None:
         """Apply every Alembic migration the database does not have yet."""
         async with self.engine.begin() as conn:

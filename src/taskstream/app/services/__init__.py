@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from taskstream.app.events import CloudEvent, EventType, Topic
-from taskstream.app.ports import ETagMismatch, EventHandler, StateStore
+from taskstream.app.ports import BatchHandler, ETagMismatch, EventHandler, StateStore
 
 
 @dataclass(frozen=True, slots=True)
 class Handles:
-    """One subscription: `handler` for `types` on `topic`, known as `name`."""
+    """One subscription: `handler` for `types` on `topic`, known as `name`; `batch`, if
+    given, for several such events at once (one write for all of them)."""
 
     name: str
     topic: Topic
     types: frozenset[EventType]
     handler: EventHandler
+    batch: BatchHandler | None = None
 
 
 class Service(Protocol):

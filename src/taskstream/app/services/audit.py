@@ -75,6 +75,10 @@ class ActivityLog(Protocol):
         """Record the event once; False if its id is already recorded."""
         ...
 
+    async def append_all(self, events: list[CloudEvent]) -> None:
+        """Record each of the events once, in their order, in one write."""
+        ...
+
     async def find(self, user_id: str, query: ActivityQuery) -> ActivityPage:
         """The user's entries matching `query`, newest first."""
         ...
@@ -88,17 +92,27 @@ class AuditService:
 
     def subscriptions(self) -> list[Handles]:
         return [
-            Handles(f"{self.name}.{Topic.TASK_EVENTS}", Topic.TASK_EVENTS, TASK_FACTS, self.record),
+            Handles(
+                f"{self.name}.{Topic.TASK_EVENTS}",
+                Topic.TASK_EVENTS,
+                TASK_FACTS,
+                self.record,
+                self.record_all,
+            ),
             Handles(
                 f"{self.name}.{Topic.REMINDERS}",
                 Topic.REMINDERS,
                 frozenset({EventType.REMINDER_DUE}),
                 self.record,
+                self.record_all,
             ),
         ]
 
     async def record(self, event: CloudEvent) -> None:
         await self._log.append(event)
+
+    async def record_all(self, events: list[CloudEvent]) -> None:
+        await self._log.append_all(events)
 
     async def history(self, user_id: str, query: ActivityQuery) -> ActivityPage:
         """The user's entries matching `query`, newest first; an empty range is refused."""
