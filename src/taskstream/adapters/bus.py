@@ -4,9 +4,10 @@
 handler that raises is retried with backoff, and after `max_attempts` the event is parked
 in the dead-letter store for that subscriber. `publish_all` (a relay round) gives a
 subscriber with a batch handler all its events of the round in one call, in order; if that
-call fails, each event goes to its one-event handler as above, so none is lost. The outbox relay marks an event sent only
-after `publish` returns, so an event is never lost to a crash: it is published again after
-restart, and the consumers, idempotent on the event id, do not act twice.
+call fails, each event goes to its one-event handler as above, so none is lost. The outbox
+relay marks an event sent only after `publish` returns, so an event is never lost to a
+crash: it is published again after restart, and the consumers, idempotent on the event
+id, do not act twice.
 """
 
 from __future__ import annotations

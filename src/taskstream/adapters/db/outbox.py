@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _MARK_SENT = update(outbox).where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
 """Sets `sent_at` (a parameter) on the rows of the given seqs."""
+_MARK_AT_MOST = 1000
+"""Seqs per UPDATE: well within the bound parameters a statement may have."""
 
 
 class SqlOutboxRepository:
@@ -230,8 +232,11 @@ class OutboxRelay:
             seqs = sorted(self._published)
             if not seqs:
                 return
+            now = self._clock.now()
             async with self._database.transaction() as conn:
-                await conn.execute(_MARK_SENT, {"seqs": seqs, "sent_at": self._clock.now()})
+                for i in range(0, len(seqs), _MARK_AT_MOST):
+                    chunk = seqs[i : i + _MARK_AT_MOST]
+                    await conn.execute(_MARK_SENT, {"seqs": chunk, "sent_at": now})
             self._published.difference_update(seqs)
 
     async def _forget_sent(self) -> None:
