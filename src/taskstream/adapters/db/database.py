@@ -59,15 +59,14 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # JSON columns (tags, reminders...) are read by pydantic-core's parser, several
+        # times faster than the json module's.
+        kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": pydantic_core.from_json}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 private_file(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 30}
             kwargs["module"] = sqlite_driver.dbapi()
-            # JSON columns (tags, reminders...) read by pydantic-core's parser: several
-            # times faster than the json module's.
-            kwargs["json_deserializer"] = pydantic_core.from_json
         else:
             # No ping before each checkout (a round trip per transaction): a connection the
             # server dropped fails its first statement, and that error empties the pool.
