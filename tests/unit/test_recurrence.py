@@ -640,3 +640,15 @@ def test_all_day_completion_day_is_read_in_the_series_time_zone() -> None:
     completed = datetime(2026, 1, 6, 3, 0, tzinfo=UTC)
     nxt = following("FREQ=DAILY", start, completed_at=completed, all_day=True, tz=NEW_YORK)
     assert nxt == Occurrence(local(2026, 1, 5), 5)
+
+
+def test_every_other_hour_at_odd_hours_from_an_odd_hour() -> None:
+    """Whether an HOURLY INTERVAL reaches the listed hours depends on the series' start:
+    from 01:00, every other hour is an odd hour, so this rule is taken and goes on."""
+    rule = "FREQ=HOURLY;BYHOUR=1,3,5;INTERVAL=2"
+    assert parse_rule(rule) == rule
+    assert [o.due for o in chain(rule, local(2026, 1, 5, 1, 0), 3)] == [
+        local(2026, 1, 5, 3, 0),
+        local(2026, 1, 5, 5, 0),
+        local(2026, 1, 6, 1, 0),
+    ]

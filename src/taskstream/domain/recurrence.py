@@ -165,8 +165,11 @@ def parse_rule(text: str) -> str:
         )
     ordered = ["FREQ", *sorted(name for name in parts if name != "FREQ")]
     normalised = ";".join(f"{name}={parts[name]}" for name in ordered)
-    try:  # let dateutil judge the values (BYDAY=XX, BYHOUR=25, ...)
-        _build(normalised, datetime(2000, 1, 1), ZoneInfo("UTC"))  # noqa: DTZ001
+    # Let dateutil judge the values (BYDAY=XX, BYHOUR=25, ...), but not whether an HOURLY
+    # INTERVAL reaches the listed hours: that depends on each series' start hour.
+    judged = ";".join(f"{name}={parts[name]}" for name in ordered if name != "INTERVAL")
+    try:
+        _build(judged, datetime(2000, 1, 1), ZoneInfo("UTC"))  # noqa: DTZ001
         occurs = _ever_occurs(parts)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed.of(_FIELD, "rule_invalid", f"Invalid RRULE: {exc}.") from exc
