@@ -283,13 +283,14 @@ async def _unmarked(container: Container) -> set[str]:
 
 
 @contextlib.contextmanager
-def _updates_of_the_outbox(container: Container) -> Iterator[list[str]]:
-    """The UPDATE statements on the outbox sent while the block runs."""
+def _statements(container: Container, start: str) -> Iterator[list[str]]:
+    """The statements beginning with `start` (e.g. "UPDATE outbox") sent while the block runs."""
     sent: list[str] = []
+    words = start.upper().split()
 
     def record(*args: Any) -> None:
         statement = args[2]
-        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+        if statement.upper().split()[: len(words)] == words:
             sent.append(statement)
 
     engine = container.database.engine.sync_engine
@@ -325,7 +326,7 @@ async def test_rounds_of_every_topic_are_marked_sent_together_and_never_publishe
     assert await relay.relay_once(Topic.TASK_EVENTS) == (0, False)
     assert [e.subject for e in recorder.events] == [milk.id, milk.id, bread.id]
 
-    with _updates_of_the_outbox(idle) as updates:
+    with _statements(idle, "UPDATE outbox") as updates:
         await relay.mark_published()
     assert len(updates) == 1, "one transaction marks the rounds of every topic"
     assert await _unmarked(idle) == {bread_update}, "the row not taken stays unsent"
@@ -369,24 +370,6 @@ async def test_a_stopping_relay_marks_what_it_published(idle: Container) -> None
     relay.stop()
     await asyncio.wait_for(runner, 5)
     assert await _unmarked(idle) == set()
-
-
-@contextlib.contextmanager
-def _inserts_into(container: Container, table: str) -> Iterator[list[str]]:
-    """The INSERT statements into `table` sent while the block runs."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        statement = args[2]
-        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
-            sent.append(statement)
-
-    engine = container.database.engine.sync_engine
-    engine_events.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        engine_events.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_batch_subscriber_gets_its_events_of_a_round_at_once_in_order(
@@ -458,7 +441,7 @@ async def test_the_audit_records_a_round_in_one_write_and_a_redelivery_adds_noth
     ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
     written = [(await idle.tasks.create(ada.id, NewTask(title))).id for title in ("A", "B", "C")]
 
-    with _inserts_into(idle, "activity") as inserts:
+    with _statements(idle, "INSERT INTO activity") as inserts:
         assert await relay.relay_once(Topic.TASK_EVENTS) == (3, False)
     assert len(inserts) == 1
 
