@@ -12,6 +12,7 @@ from taskstream.app.queries import Order, SortKey, TaskQuery, decode_cursor, enc
 from taskstream.bootstrap import Container
 from taskstream.domain.tasks import TAG_MAX, Priority, Status, Task
 from taskstream.entrypoints.api.deps import ContainerDep, CurrentUser, IfMatch, etag
+from taskstream.entrypoints.api.lean import LeanRoute
 from taskstream.entrypoints.api.schemas import (
     TAG_PATTERN,
     Moment,
@@ -30,7 +31,7 @@ from taskstream.entrypoints.api.schemas import (
 
 PAGE_MAX = 200
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=LeanRoute)
 _ONE: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     404: {"model": Problem, "description": "No such task among yours."},
