@@ -59,9 +59,13 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        # JSON columns (tags, reminders...) are read by pydantic-core's parser, several
-        # times faster than the json module's.
-        kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": pydantic_core.from_json}
+        # JSON columns (tags, reminders, payloads...) are written and read by pydantic-core,
+        # several times faster than the json module.
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": _json_text,
+            "json_deserializer": pydantic_core.from_json,
+        }
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 private_file(Path(parsed.database))
@@ -119,6 +123,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _json_text(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
 
 
 @functools.cache
