@@ -5,7 +5,9 @@ Against a real SQLite file through the engine the application uses (`Database`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,36 @@ async def test_a_failed_statement_surfaces_and_its_transaction_rolls_back(
     async with database.transaction() as conn:
         await conn.execute(text("INSERT INTO t (name) VALUES ('after')"))
     assert _on_disk(tmp_path / "driver.db") == [(1, "after")]
+
+
+def _thread_of_each(database: Database, count: int) -> Any:
+    async def one(i: int) -> int:
+        async with database.engine.connect() as conn:  # `count` connections open at once
+            rows = await conn.execute(text("SELECT :i"), {"i": i})
+            await asyncio.sleep(0.01)
+            assert rows.scalar_one() == i
+            raw = await conn.get_raw_connection()
+            thread: int = await raw.driver_connection._execute(threading.get_ident)
+            return thread
+
+    return asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def test_every_connection_runs_on_one_shared_thread(database: Database) -> None:
+    threads = set(await _thread_of_each(database, 12))
+    assert len(threads) == 1
+    assert threading.get_ident() not in threads  # never the event loop's
+    assert [t.name for t in threading.enumerate()].count("sqlite") == 1
+
+
+def test_the_shared_thread_outlives_event_loops_and_engines(tmp_path: Path) -> None:
+    async def threads_of_a_new_engine() -> set[int]:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'loops.db'}")
+        try:
+            return set(await _thread_of_each(database, 3))
+        finally:
+            await database.dispose()
+
+    first, second = asyncio.run(threads_of_a_new_engine()), asyncio.run(threads_of_a_new_engine())
+    assert first == second
+    assert len(first) == 1
