@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_INSERT = insert(outbox)
 _MARK_SENT = update(outbox).where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
 """Sets `sent_at` (a parameter) on the rows of the given seqs."""
 _MARK_AT_MOST = 1000
@@ -38,7 +39,7 @@ class SqlOutboxRepository:
         if not events:
             return
         await self._conn.execute(
-            insert(outbox),
+            _INSERT,
             [
                 {
                     "event_id": e.id,

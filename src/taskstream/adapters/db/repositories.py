@@ -103,6 +103,7 @@ _READ_COLUMNS = [
 # An UPDATE sets the columns named in its parameters (SQLAlchemy compiles, and caches, one
 # form per set of columns); `w_*` parameters belong to the WHERE clause.
 _INSERT_TASK = insert(tasks).returning(tasks.c.seq)
+_INSERT_TAGS = insert(task_tags)
 _GET_TASK = select(*_READ_COLUMNS).where(
     tasks.c.id == bindparam("w_id"), tasks.c.owner_id == bindparam("w_owner_id")
 )
@@ -237,7 +238,7 @@ class SqlTaskRepository:
     async def _add_tags(self, seq: int, owner_id: str, tags: frozenset[str]) -> None:
         if tags:
             await self._conn.execute(
-                insert(task_tags),
+                _INSERT_TAGS,
                 [{"task_seq": seq, "tag": tag, "owner_id": owner_id} for tag in sorted(tags)],
             )
 
