@@ -285,14 +285,16 @@ def task_fields(task: Task, now: datetime) -> dict[str, Any]:
 
     The routes serialise this straight to JSON (`public_json`): the values come from a valid
     domain object, so building and validating a model per task first would only repeat work.
+    Enums are given as their values: pydantic-core takes an enum member through Python,
+    about 8 µs each, two thirds of the time a 50-task page takes to serialise.
     """
     due, due_at, recurrence = task.due, task.due_at, task.recurrence
     return {
         "id": task.id,
         "title": task.title,
         "description": task.description,
-        "status": task.status,
-        "priority": task.priority,
+        "status": task.status.value,
+        "priority": task.priority.value,
         "tags": sorted(task.tags),
         "due_date": due.date if due else None,
         "due_time": due.time if due else None,
@@ -304,7 +306,7 @@ def task_fields(task: Task, now: datetime) -> dict[str, Any]:
             for r in task.reminders
         ],
         "recurrence": (
-            {"rule": recurrence.rule, "anchor": recurrence.anchor} if recurrence else None
+            {"rule": recurrence.rule, "anchor": recurrence.anchor.value} if recurrence else None
         ),
         "series_id": task.series_id,
         "occurrence": task.occurrence,
