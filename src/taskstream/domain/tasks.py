@@ -60,10 +60,15 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(names.split()))
 
 
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(zone_names())
+
+
 def zone(name: str, field_name: str = "timezone") -> ZoneInfo:
     """The IANA time zone called `name`, or a validation error."""
     try:
-        if name not in zone_names():
+        if name not in _zone_set():
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
