@@ -8,7 +8,8 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+import pydantic_core
+from sqlalchemy import Select, Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taskstream.adapters.bus import publish_in_turn
@@ -98,9 +99,12 @@ class OutboxRelay:
         self._marking = asyncio.Lock()
         self.published = 0
         self._backlog_counted: dict[Topic, float] = {}
-        # Built once: a round's statements differ only in their parameters.
+        # Built once: a round's statements differ only in their parameters. The payload
+        # comes as text, parsed only for the rows a round publishes: the rows published
+        # but not marked yet (up to `mark_every` of them) are read again and left out.
+        payload = cast(outbox.c.payload, Text()).label("payload")
         unsent = (
-            select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, outbox.c.payload)
+            select(outbox.c.seq, outbox.c.topic, outbox.c.partition_key, payload)
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.seq)
             .limit(batch)
@@ -178,16 +182,16 @@ class OutboxRelay:
             if topic is not None:
                 metrics.outbox_backlog(topic.value, 0)
             return 0, False
-        events = [CloudEvent.from_dict(row.payload) for row in rows]
+        events = [CloudEvent.from_dict(pydantic_core.from_json(row.payload)) for row in rows]
         if one_by_one:
             not_taken = await publish_in_turn(self._bus.publish, events)
         else:
             not_taken = await self._bus.publish_all(events)
         sent: list[int] = []
         stopped: set[tuple[str, str]] = set()  # lanes with a row not taken: keep their order
-        for row in rows:
+        for row, event in zip(rows, events, strict=True):
             lane = (row.topic, row.partition_key)
-            if lane in stopped or row.payload["id"] in not_taken:
+            if lane in stopped or event.id in not_taken:
                 stopped.add(lane)
             else:
                 sent.append(row.seq)
