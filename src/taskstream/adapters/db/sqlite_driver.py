@@ -1,13 +1,13 @@
 """aiosqlite with one trip to a thread per statement, not four, and one thread for all.
 
-aiosqlite runs every call on a thread of the connection's own; SQLAlchemy's adapter
-makes four of them per statement (open a cursor, execute, fetch every row, close the cursor), and
-each trip costs a queue put, a wake-up of the event loop through its self-pipe and two
-hand-overs of the GIL: more CPU than a small indexed query itself. Here a cursor does
+aiosqlite runs every call on a thread of the connection's own; SQLAlchemy's adapter makes
+four of them per statement (open a cursor, execute, fetch every row, close the cursor),
+and each trip costs a queue put, a wake-up of the event loop through its self-pipe and
+two hand-overs of the GIL: more CPU than a small indexed query itself. Here a cursor does
 the four in one trip, and a rollback or commit with no transaction open (every read)
 makes none. Every connection's calls run on one shared thread (`_Worker`). Everything
-else is aiosqlite's. (A server-side cursor, which the code does
-not use, would receive all its rows at once too.)
+else is aiosqlite's. (A server-side cursor, which the code does not use, would receive
+all its rows at once too.)
 """
 
 from __future__ import annotations
@@ -198,9 +198,7 @@ class Connection(aiosqlite.Connection):
 
 def connect(database: str | Path, *, iter_chunk_size: int = 64, **kwargs: Any) -> Connection:
     def connector() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(
-            str(database), **{**kwargs, "check_same_thread": False}
-        )
+        connection: sqlite3.Connection = sqlite3.connect(str(database), **kwargs)
         return connection
 
     return Connection(connector, iter_chunk_size)
