@@ -4,7 +4,7 @@ dependency through FastAPI for a request it can take."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import fastapi.routing
 import httpx
@@ -98,7 +98,9 @@ def app() -> FastAPI:
 
 @pytest.fixture
 def solved(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many requests FastAPI solved dependencies for, by path prefix."""
+    """How many requests FastAPI solved dependencies for, by path prefix (and the token
+    dependency's calls counted from zero)."""
+    calls.clear()
     counts: Counter[str] = Counter()
     solve = fastapi.routing.solve_dependencies
 
@@ -110,17 +112,24 @@ def solved(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
+class Sent(NamedTuple):
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
 AUTH = {"Authorization": "Bearer t0k"}
 JSON = {**AUTH, "Content-Type": "application/json"}
 
 TAKEN = [
-    ("GET", "/things?status=open&tag=a&tag=b&limit=3", AUTH, None),
-    ("GET", "/things?limit=2&limit=4&unknown=1", AUTH, None),
-    ("GET", "/things?tag=", AUTH, None),
-    ("GET", "/things", {"authorization": "bearer t0k"}, None),
-    ("PATCH", "/things/a1", JSON, b'{"title": "x"}'),
-    ("PATCH", "/things/a1", {**JSON, "If-Match": "7"}, b'{"title": "x"}'),
-    (
+    Sent("GET", "/things?status=open&tag=a&tag=b&limit=3", AUTH, None),
+    Sent("GET", "/things?limit=2&limit=4&unknown=1", AUTH, None),
+    Sent("GET", "/things?tag=", AUTH, None),
+    Sent("GET", "/things", {"authorization": "bearer t0k"}, None),
+    Sent("PATCH", "/things/a1", JSON, b'{"title": "x"}'),
+    Sent("PATCH", "/things/a1", {**JSON, "If-Match": "7"}, b'{"title": "x"}'),
+    Sent(
         "PATCH",
         "/things/a1",
         {**AUTH, "Content-Type": "application/json; charset=utf-8"},
@@ -130,74 +139,60 @@ TAKEN = [
 """Requests a lean route takes itself."""
 
 HANDED_OVER = [
-    ("GET", "/things?limit=9", AUTH, None),
-    ("GET", "/things?status=nope&limit=x", AUTH, None),
-    ("PATCH", "/things/a1", JSON, b'{"title": "x"'),
-    ("PATCH", "/things/a1", JSON, b""),
-    ("PATCH", "/things/a1", JSON, b'{"title": "x", "more": 1}'),
-    ("PATCH", "/things/a1", {**AUTH, "Content-Type": "text/plain"}, b'{"title": "x"}'),
-    ("PATCH", "/things/a1", AUTH, b'{"title": "x"}'),
-    ("PATCH", "/things/a1", {"Content-Type": "application/json"}, b"[]"),
+    Sent("GET", "/things?limit=9", AUTH, None),
+    Sent("GET", "/things?status=nope&limit=x", AUTH, None),
+    Sent("PATCH", "/things/a1", JSON, b'{"title": "x"'),
+    Sent("PATCH", "/things/a1", JSON, b""),
+    Sent("PATCH", "/things/a1", JSON, b'{"title": "x", "more": 1}'),
+    Sent("PATCH", "/things/a1", {**AUTH, "Content-Type": "text/plain"}, b'{"title": "x"}'),
+    Sent("PATCH", "/things/a1", AUTH, b'{"title": "x"}'),
+    Sent("PATCH", "/things/a1", {"Content-Type": "application/json"}, b"[]"),
 ]
 """Requests whose query or body does not pass: FastAPI's handler answers them."""
 
 RAISING = [
-    ("GET", "/things", {}, None),
-    ("GET", "/things", {"Authorization": "Basic t0k"}, None),
-    ("PATCH", "/things/a1", {"Content-Type": "application/json"}, b'{"title": "x"}'),
-    ("PATCH", "/things/a1", {**JSON, "If-Match": "W/1"}, b'{"title": "x"}'),
+    Sent("GET", "/things", {}, None),
+    Sent("GET", "/things", {"Authorization": "Basic t0k"}, None),
+    Sent("PATCH", "/things/a1", {"Content-Type": "application/json"}, b'{"title": "x"}'),
+    Sent("PATCH", "/things/a1", {**JSON, "If-Match": "W/1"}, b'{"title": "x"}'),
 ]
 """Requests a dependency refuses, in either handler."""
 
 
-async def _both(
-    app: FastAPI, method: str, path: str, headers: dict[str, str], body: bytes | None
-) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+async def _both(app: FastAPI, sent: Sent) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         answers = []
         for prefix in ("/lean", "/plain"):
-            response = await client.request(method, prefix + path, headers=headers, content=body)
+            response = await client.request(
+                sent.method, prefix + sent.path, headers=sent.headers, content=sent.body
+            )
             text = response.text.replace(prefix, "")
             answers.append((response.status_code, response.headers["content-type"], text))
     return answers[0], answers[1]
 
 
-@pytest.mark.parametrize(("method", "path", "headers", "body"), TAKEN + HANDED_OVER + RAISING)
-async def test_a_lean_route_answers_as_fastapi_does(
-    app: FastAPI, method: str, path: str, headers: dict[str, str], body: bytes | None
-) -> None:
-    lean, plain = await _both(app, method, path, headers, body)
+@pytest.mark.parametrize("sent", TAKEN + HANDED_OVER + RAISING)
+async def test_a_lean_route_answers_as_fastapi_does(app: FastAPI, sent: Sent) -> None:
+    lean, plain = await _both(app, sent)
     assert lean == plain
 
 
-@pytest.mark.parametrize(("method", "path", "headers", "body"), TAKEN)
+@pytest.mark.parametrize("sent", TAKEN)
 async def test_a_request_the_plan_takes_solves_nothing_through_fastapi(
-    app: FastAPI,
-    solved: Counter[str],
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    body: bytes | None,
+    app: FastAPI, solved: Counter[str], sent: Sent
 ) -> None:
-    calls.clear()
-    lean, _plain = await _both(app, method, path, headers, body)
+    lean, _plain = await _both(app, sent)
     assert lean[0] == 200
     assert solved == {"plain": 1}
     assert calls["token"] == 2  # once per request, though two parameters depend on it
 
 
-@pytest.mark.parametrize(("method", "path", "headers", "body"), HANDED_OVER)
+@pytest.mark.parametrize("sent", HANDED_OVER)
 async def test_a_request_the_plan_cannot_take_goes_to_fastapi_before_any_dependency_runs(
-    app: FastAPI,
-    solved: Counter[str],
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    body: bytes | None,
+    app: FastAPI, solved: Counter[str], sent: Sent
 ) -> None:
-    calls.clear()
-    await _both(app, method, path, headers, body)
+    await _both(app, sent)
     assert solved["lean"] == solved["plain"]  # both went through FastAPI's handler...
     assert calls["token"] == 2 * solved["plain"]  # ...and the lean route ran nothing first
 
@@ -205,6 +200,6 @@ async def test_a_request_the_plan_cannot_take_goes_to_fastapi_before_any_depende
 async def test_an_endpoint_returning_a_model_keeps_fastapis_handler(
     app: FastAPI, solved: Counter[str]
 ) -> None:
-    lean, plain = await _both(app, "GET", "/model", AUTH, None)
+    lean, plain = await _both(app, Sent("GET", "/model", AUTH, None))
     assert lean == plain == (200, "application/json", '{"title":"t0k"}')
     assert solved == {"lean": 1, "plain": 1}

@@ -75,8 +75,7 @@ def _plan(call: Callable[..., Any], path_names: set[str]) -> list[tuple[str, _St
 def _hints(call: Callable[..., Any]) -> list[tuple[str, Any]]:
     target = call if inspect.isfunction(call) else type(call).__call__
     hints = get_type_hints(target, include_extras=True)
-    names = [n for n in inspect.signature(call).parameters]
-    return [(name, hints.get(name, Any)) for name in names]
+    return [(name, hints.get(name, Any)) for name in inspect.signature(call).parameters]
 
 
 def _step(name: str, hint: Any, path_names: set[str]) -> _Step:
@@ -137,8 +136,8 @@ class _Dependency:
         if call in cache:
             return cache[call]
         kwargs = {name: await step(request, cache) for name, step in self._arguments}
-        value = cache[call] = await call(**kwargs)
-        return value
+        cache[call] = await call(**kwargs)
+        return cache[call]
 
 
 def _path(name: str) -> _Step:
