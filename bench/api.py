@@ -12,6 +12,8 @@
    (each operation alone, then the mix); the server CPU per request of each against the
    targets.
 5. Resident memory of the server at rest, before seeding and after the load.
+6. All of it again for each count of worker processes in --workers (a fresh server and
+   database each, the bare app with as many processes), then the scaling side by side.
 
 Exit status 0 whatever the figures, 1 when the server does not start, seeding fails or most
 requests fail.
@@ -409,6 +411,7 @@ class Options:
     idle_s: float
     seed: int
     keep_data: bool
+    workers: tuple[int, ...]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -430,7 +433,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     add("--idle", type=float, default=5.0, help="idle seconds before the after-load RSS")
     add("--seed", type=int, default=1, help="random seed")
     add("--keep-data", action="store_true", help="keep the data directory and server logs")
+    add("--workers", default="1,2", help="worker process counts to run, comma-separated")
     args = parser.parse_args(argv)
+    try:
+        workers = tuple(int(n) for n in args.workers.split(","))
+    except ValueError:
+        parser.error("--workers must be whole numbers separated by commas, e.g. 1,2")
+    if not all(1 <= n <= 64 for n in workers):
+        parser.error("--workers counts must be between 1 and 64")
     if args.users < 2:
         parser.error("--users must be at least 2 (one reader, at least one writer)")
     if not 1 <= args.ceiling_procs <= args.users - 1:
@@ -451,6 +461,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         idle_s=args.idle,
         seed=args.seed,
         keep_data=args.keep_data,
+        workers=workers,
     )
 
 
@@ -696,12 +707,15 @@ class Memory:
         return "\n".join(lines)
 
 
-def start_servers(workdir: Path, servers: list[ServerProcess]) -> tuple[ServerProcess, ...]:
+def start_servers(
+    workdir: Path, servers: list[ServerProcess], workers: int
+) -> tuple[ServerProcess, ...]:
     host = "127.0.0.1"
     api_port, bare_port = free_port(), free_port()
+    processes = ["--workers", str(workers)]
     api = ServerProcess.start(
         "taskstream server",
-        [taskstream_executable(), "up", "--host", host, "--port", str(api_port)],
+        [taskstream_executable(), "up", "--host", host, "--port", str(api_port), *processes],
         base_url=f"http://{host}:{api_port}",
         log_path=workdir / "server.log",
         env=server_env(workdir / "data"),
@@ -710,7 +724,7 @@ def start_servers(workdir: Path, servers: list[ServerProcess]) -> tuple[ServerPr
     servers.append(api)
     bare = ServerProcess.start(
         "bare app",
-        [sys.executable, str(BENCH_DIR / "bare_app.py"), "--host", host, "--port", str(bare_port)],
+        [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(bare_port), *processes],
         base_url=f"http://{host}:{bare_port}",
         log_path=workdir / "bare.log",
         cwd=workdir,
@@ -757,7 +771,11 @@ def ceilings(
 
 
 def targets_report(
-    open_result: PhaseResult, runs: Sequence[tuple[str, PhaseResult]], ratio: float, memory: Memory
+    open_result: PhaseResult,
+    runs: Sequence[tuple[str, PhaseResult]],
+    ratio: float,
+    memory: Memory,
+    workers: int,
 ) -> str:
     rows = []
     for name, result in runs:
@@ -773,28 +791,53 @@ def targets_report(
     ok = ratio >= THROUGHPUT_RATIO_TARGET
     goal = f">= {THROUGHPUT_RATIO_TARGET:.0%}"
     rows.append(["task-API mix throughput / bare", goal, f"{ratio:.1%}", verdict(ok)])
-    for stage, rss in (memory.stages[0], memory.stages[-1]):
-        ok = rss < RSS_TARGET_BYTES
-        rows.append([f"server RSS {stage}", "< 150 MB", f"{rss / MB:.1f} MB", verdict(ok)])
-    return "Targets\n" + table(["target", "goal", "measured", ""], rows)
+    if workers == 1:  # the memory target is the default shape's: one process
+        for stage, rss in (memory.stages[0], memory.stages[-1]):
+            ok = rss < RSS_TARGET_BYTES
+            rows.append([f"server RSS {stage}", "< 150 MB", f"{rss / MB:.1f} MB", verdict(ok)])
+    head = f"Targets ({workers} worker process{'es' if workers > 1 else ''})"
+    return head + "\n" + table(["target", "goal", "measured", ""], rows)
+
+
+@dataclass(frozen=True)
+class Round:
+    """The figures of one worker count, for the scaling table."""
+
+    workers: int
+    open_result: PhaseResult
+    runs: Sequence[tuple[str, PhaseResult]]
+    ratio: float
+    rss: int
 
 
 def run(opts: Options, workdir: Path) -> int:
-    servers: list[ServerProcess] = []
-    try:
-        return _run(opts, workdir, servers)
-    finally:
-        for server in servers:
-            server.stop()
-
-
-def _run(opts: Options, workdir: Path, servers: list[ServerProcess]) -> int:
     settings = ", ".join(f"{k}={v!r}" for k, v in UVICORN_OPTIONS.items())
     print(f"uvicorn settings (taskstream up and the bare app): {settings}")
+    rounds: list[Round] = []
+    for workers in opts.workers:
+        print(f"\n===== {workers} worker process(es) =====")
+        servers: list[ServerProcess] = []
+        try:
+            done = _round(opts, workdir / f"workers-{workers}", servers, workers)
+        finally:
+            for server in servers:
+                server.stop()
+        if isinstance(done, int):
+            return done
+        rounds.append(done)
+    if len(rounds) > 1:
+        print()
+        print(scaling_report(rounds))
+    return 0
+
+
+def _round(opts: Options, workdir: Path, servers: list[ServerProcess], workers: int) -> Round | int:
+    """One run of every phase with `workers` processes; its figures, or an exit status."""
+    workdir.mkdir()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"cores: {os.cpu_count()}; load average before start: {load}; work dir {workdir}")
     try:
-        api, bare = start_servers(workdir, servers)
+        api, bare = start_servers(workdir, servers, workers)
     except ServerStartError as exc:
         return fail(str(exc), *servers)
 
@@ -825,18 +868,48 @@ def _run(opts: Options, workdir: Path, servers: list[ServerProcess]) -> int:
     print(ceiling)
 
     time.sleep(opts.idle_s)
-    memory.read(f"at rest after the load ({opts.idle_s:g} s idle)", api)
+    rested = memory.read(f"at rest after the load ({opts.idle_s:g} s idle)", api)
     print()
     print(memory.report(api, bare_rss))
     print()
-    print(targets_report(loaded, runs, ratio, memory))
+    print(targets_report(loaded, runs, ratio, memory, workers))
 
     failing = [LABELS.get(n, n) for n, result in runs if result.error_ratio() > FAILURE_RATIO]
     if failing:
         return fail("most requests failed in the closed-loop runs of " + ", ".join(failing), api)
     if api.popen.poll() is not None:
         return fail(f"the server exited with code {api.popen.returncode}", api)
-    return 0
+    return Round(workers, loaded, runs, ratio, rested)
+
+
+def scaling_report(rounds: Sequence[Round]) -> str:
+    """Each worker count side by side: closed-loop throughput and CPU, open-loop p95."""
+    first = rounds[0]
+    rows = []
+    for done in rounds:
+        results = dict(done.runs)
+        mix = results["mix"].throughput()
+        rows.append(
+            [
+                str(done.workers),
+                f"{mix:.0f}",
+                f"{mix / dict(first.runs)['mix'].throughput():.2f}x",
+                f"{done.ratio:.1%}",
+                f"{results['ping'].throughput():.0f}",
+                *(ms(server_cpu_per_request(results[n])) for n in ("list:priority", "create")),
+                *(ms(percentile(done.open_result.samples[n].latencies, 95)) for n in P95_TARGETED),
+                f"{done.rss / MB:.0f}",
+            ]
+        )
+    headers = ["workers", "mix req/s", "vs 1st", "vs bare", "bare req/s"]
+    headers += ["list ms/req", "create ms/req", "create p95", "list p95", "list:tag p95"]
+    lines = [
+        "Scaling with worker processes (closed loop: throughput, server CPU per request; "
+        "open loop: p95 ms; RSS of all processes at rest, MB)",
+        table([*headers, "RSS MB"], rows),
+        "  the bare app runs with as many processes as taskstream in each row",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,9 +2,9 @@
 
     python bench/bare_app.py --port 8001
 
-It is served by the same function as `taskstream up` (taskstream.entrypoints.server.serve,
-hence the same UVICORN_OPTIONS), so the difference between the two is what taskstream itself
-costs per request.
+It is served by the same functions as `taskstream up` (taskstream.entrypoints.server.serve
+and serve_workers, hence the same UVICORN_OPTIONS), so the difference between the two is
+what taskstream itself costs per request.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 
 from fastapi import FastAPI
 
-from taskstream.entrypoints.server import serve
+from taskstream.entrypoints.server import serve, serve_workers
 
 
 def create_app() -> FastAPI:
@@ -30,8 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=1, help="processes, as taskstream's")
     args = parser.parse_args()
-    serve(create_app(), args.host, args.port)
+    if args.workers == 1:
+        serve(create_app(), args.host, args.port)
+    else:  # run from this directory: the workers import this module by name
+        serve_workers("bare_app:create_app", args.host, args.port, None, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final, Protocol, TypeVar
@@ -34,10 +35,11 @@ from taskstream.adapters.notify import (
 from taskstream.adapters.scheduler import InProcessScheduler
 from taskstream.adapters.security import Argon2PasswordHasher, JwtTokens
 from taskstream.adapters.system import SystemClock, new_id
+from taskstream.adapters.workers import Hub, HubLink, Ownership, hub_address, ownership
 from taskstream.app.access_tokens import PersonalTokens
 from taskstream.app.address_policy import AddressPolicy
 from taskstream.app.auth import AuthService
-from taskstream.app.events import EventFactory, Topic
+from taskstream.app.events import EventFactory, EventType, Topic
 from taskstream.app.ports import (
     Clock,
     DeadLetterStore,
@@ -62,6 +64,7 @@ from taskstream.chat.tools import Tools
 from taskstream.settings import Settings
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 
 class Loop(Protocol):
@@ -184,13 +187,19 @@ class Container:
 
     async def start(self) -> None:
         """Subscribe every service and start the background loops."""
-        for service in self.services:
+        self._subscribe(self.services)
+        self._run(self.loops)
+
+    def _subscribe(self, services: list[Service]) -> None:
+        for service in services:
             for handles in service.subscriptions():
                 self.bus.subscribe(
                     handles.name, handles.topic, handles.types, handles.handler, handles.batch
                 )
-        self._background = [
-            asyncio.create_task(loop.run(), name=type(loop).__name__) for loop in self.loops
+
+    def _run(self, loops: list[Loop]) -> None:
+        self._background += [
+            asyncio.create_task(loop.run(), name=type(loop).__name__) for loop in loops
         ]
 
     async def stop(self) -> None:
@@ -222,13 +231,64 @@ def _present(part: _T | None, what: str) -> _T:
 
 @dataclass
 class EmbeddedContainer(Container):
-    """The embedded shape: every service in one process, over one database."""
+    """The embedded shape: every service in one process, over one database.
+
+    Served by several worker processes (`build_worker`), one of them, the owner, runs the
+    relay, the scheduler and every consumer, and forwards the updates to the others
+    through its `hub`; each other one (a follower) runs only its sync service, fed by its
+    `link`, and takes over if the owner dies."""
 
     bus: InProcessEventBus = field(kw_only=True)
     state: SqlStateStore = field(kw_only=True)
     scheduler: InProcessScheduler = field(kw_only=True)
     relay: OutboxRelay = field(kw_only=True)
+    hub: Hub | None = field(default=None, kw_only=True)
+    link: HubLink | None = field(default=None, kw_only=True)
 
+    @property
+    def services(self) -> list[Service]:
+        if self.link is not None:
+            return [self.sync]
+        return [*self.parts.services, *([self.hub] if self.hub is not None else [])]
+
+    def lead(self, address: str) -> None:
+        """Before `start`: run the relay, the scheduler and the consumers for every worker,
+        with the hub at `address`."""
+        updates = frozenset[EventType]().union(
+            *(handles.types for handles in self.sync.subscriptions())
+        )
+        self.hub = Hub(address, self.database.outbox_ready, updates)
+        self.link = None
+        self.loops = [self.relay, self.scheduler, self.hub]
+
+    def follow(self, address: str, ownership: Ownership) -> None:
+        """Before `start`: serve requests and sockets, linked to the owner's hub at
+        `address`; lead when the owner is gone and this process takes `ownership`."""
+
+        async def take_over() -> bool:
+            if not ownership.take():
+                return False
+            log.warning("the owner process is gone: this one runs the relay and consumers")
+            followed = self.services
+            self.lead(address)
+            self._subscribe([s for s in self.services if s not in followed])
+            self._run(self.loops)
+            self.sync.restart()
+            return True
+
+        bus, ready = self.bus, self.database.outbox_ready
+        self.link = HubLink(address, ready, bus, self.sync.restart, take_over)
+        self.loops = [self.link]
+
+    async def start(self) -> None:
+        await super().start()
+        if self.link is not None:  # serve once linked, unless the owner is slow to come
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.link.linked.wait(), _LINK_WAIT_S)
+
+
+_LINK_WAIT_S: Final = 5.0
+"""How long a follower worker waits for its link to the owner before serving anyway."""
 
 SERVICES: Final = ("api", "recurring", "reminders", "notifier", "audit", "sync")
 """The services of the distributed shape, each its own process (`taskstream serve NAME`)."""
@@ -390,6 +450,22 @@ def build(
         scheduler=scheduler,
         relay=relay,
     )
+
+
+def build_worker(
+    settings: Settings, clock: Clock | None = None, planner: Planner | None = None
+) -> EmbeddedContainer:
+    """Wire one of the worker processes of the embedded shape (`taskstream up --workers`):
+    the owner, if this process is the first to take the lock, or a follower."""
+    container = build(settings, clock, planner)
+    url = settings.sqlalchemy_url()
+    owner = ownership(url, settings.data_dir)
+    if owner.take():
+        container.lead(hub_address(url))
+        log.info("this process runs the relay, the scheduler and the consumers")
+    else:
+        container.follow(hub_address(url), owner)
+    return container
 
 
 def build_service(

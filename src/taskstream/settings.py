@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving the embedded shape's HTTP on one port; one of them "
+        "also runs the relay, the scheduler and the consumers. Log-in and sign-up limits "
+        "are counted per process.",
+    )
 
     jwt_secret: SecretStr | None = Field(
         default=None,

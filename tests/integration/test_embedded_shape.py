@@ -15,6 +15,7 @@ The server log is printed when a test fails.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -32,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
+from taskstream.app.services.sync import LINK_LOST
 from taskstream.bootstrap import build
 from taskstream.domain.tasks import Due, NewTask, Reminder
 from taskstream.settings import Settings
@@ -87,6 +90,8 @@ class Server:
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)
     """Settings of its own (TASKSTREAM_* variables), kept over restarts."""
+    options: list[str] = field(default_factory=list)
+    """Options of its own for `taskstream up`."""
 
     @property
     def data_dir(self) -> Path:
@@ -124,7 +129,7 @@ class Server:
             began = time.monotonic()
             # cwd is the temporary directory: no `.env` of the checkout leaks in.
             self.process = subprocess.Popen(  # noqa: S603 -- our own executable, literal arguments
-                [str(TASKSTREAM), "up", "--port", str(self.port)],
+                [str(TASKSTREAM), "up", "--port", str(self.port), *self.options],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -704,3 +709,125 @@ async def test_a_webhook_delivery_cut_short_by_a_kill_9_is_made_after_the_restar
         assert hook.deliveries == [delivery["id"], delivery["id"]]  # at least once: twice here
         watched = "SELECT name FROM jobs WHERE name LIKE 'delivery/%'"
         assert _rows(fresh.database, watched) == []  # nothing left that could send it again
+
+
+# --- several worker processes ---------------------------------------------------------------
+
+WORKERS = 2
+
+
+def _workers(server: Server) -> list[psutil.Process]:
+    """The processes serving under `taskstream up --workers` (its own process is uvicorn's
+    supervisor, which starts them)."""
+    assert server.process is not None
+    children = psutil.Process(server.process.pid).children()
+    return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+
+
+def _owners(server: Server) -> list[psutil.Process]:
+    """The workers that hold the ownership lock: those that run the relay and consumers."""
+    return [
+        worker
+        for worker in _workers(server)
+        if any(Path(f.path).name.startswith("owner-") for f in worker.open_files())
+    ]
+
+
+async def _feeds_on_every_worker(server: Server, user: User, feeds: OpenFeed) -> list[Feed]:
+    """One socket held by each worker: the kernel hands each new connection to either
+    one, and each worker numbers its own stream (its epoch)."""
+    by_epoch: dict[str, Feed] = {}
+    for _ in range(100):
+        feed = await feeds(server.ws, user)
+        by_epoch.setdefault(feed.messages[0]["epoch"], feed)
+        if len(by_epoch) == WORKERS:
+            return list(by_epoch.values())
+    pytest.fail(f"100 sockets were all held by {len(by_epoch)} of {WORKERS} workers")
+
+
+async def _create_side_by_side(server: Server, user: User, count: int) -> list[str]:
+    """Tasks created at once, each over a connection of its own (to either worker)."""
+
+    async def one(n: int) -> str:
+        async with _client(server) as http:
+            return str((await create(http, user, f"Side by side {n}"))["id"])
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def _every_socket_sees(sockets: list[Feed], created: list[str]) -> None:
+    for feed in sockets:
+        got = await feed.until(
+            partial(feed.changes, "task.created", lambda d: d["task_id"] in created), len(created)
+        )
+        assert sorted(task["id"] for task in got) == sorted(created)  # each once
+
+
+async def test_workers_share_one_port_and_every_socket_sees_every_write_once(
+    fresh: Server, feeds: OpenFeed
+) -> None:
+    fresh.options = ["--workers", str(WORKERS)]
+    fresh.start()
+    assert len(_workers(fresh)) == WORKERS
+    assert len(_owners(fresh)) == 1
+    ada = _sign_up(fresh.api, "ada@example.com")
+    sockets = await _feeds_on_every_worker(fresh, ada, feeds)
+
+    created = await _create_side_by_side(fresh, ada, 30)  # writers of both processes queue
+
+    await _every_socket_sees(sockets, created)
+    async with _client(fresh) as http:
+        facts = [e["task_id"] for e in await history(http, ada) if e["type"] == "task.created"]
+    assert sorted(facts) == sorted(created)
+
+
+async def test_when_the_owner_worker_dies_another_takes_over_and_nothing_is_lost(
+    fresh: Server, feeds: OpenFeed
+) -> None:
+    fresh.options = ["--workers", str(WORKERS)]
+    fresh.start()
+    ada = _sign_up(fresh.api, "ada@example.com")
+    before = await _feeds_on_every_worker(fresh, ada, feeds)
+    async with _client(fresh) as http:
+        pending = await reminded_at(http, ada, "Set before the owner died", _lead(fresh))
+    [owner] = _owners(fresh)
+
+    owner.kill()
+    owner.wait(timeout=10)
+
+    # Its sockets are cut; the other worker's are told to refetch: it may miss updates.
+    async def closed() -> list[Feed]:
+        return [feed for feed in before if feed.closed is not None]
+
+    await eventually(closed, within=RECEIVE_TIMEOUT_S)
+    await eventually(lambda: _async(all(feed.closed for feed in before)), within=RECEIVE_TIMEOUT_S)
+    told = [feed for feed in before if feed.closed and feed.closed.rcvd]
+    assert [feed.closed.rcvd.code for feed in told if feed.closed and feed.closed.rcvd] == [4008]
+    assert told[0].messages[-1] == {"type": "refetch", "reason": LINK_LOST}
+
+    async def led_again() -> bool:
+        return len(_workers(fresh)) == WORKERS and len(_owners(fresh)) == 1
+
+    await eventually(led_again, within=RECEIVE_TIMEOUT_S)
+    assert _owners(fresh)[0].pid != owner.pid
+    after = await _feeds_on_every_worker(fresh, ada, feeds)
+    created = await _create_side_by_side(fresh, ada, 10)
+    await _every_socket_sees(after, created)
+    for feed in after:  # the reminder booked before the death fires once
+        wait = (remind_at(pending) - now()).total_seconds() + RECEIVE_TIMEOUT_S
+        (notification,) = await feed.until(partial(feed.notifications, pending["id"]), within=wait)
+        assert parse(notification["fired_at"]) >= remind_at(pending)
+    async with _client(fresh) as http:
+        await _quiet_after(http, ada, remind_at(pending))
+        assert len(reminders_due(await history(http, ada), pending["id"])) == 1
+    for feed in after:
+        assert len(feed.notifications(pending["id"])) == 1
+
+    async def drained() -> bool:
+        return _rows(fresh.database, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
+
+    await eventually(drained, within=RECEIVE_TIMEOUT_S)
+
+
+async def _async(value: bool) -> bool:
+    return value

@@ -6,6 +6,7 @@ Against a real SQLite file through the engine the application uses (`Database`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -135,3 +136,39 @@ def test_the_shared_thread_outlives_event_loops_and_engines(tmp_path: Path) -> N
     first, second = asyncio.run(threads_of_a_new_engine()), asyncio.run(threads_of_a_new_engine())
     assert first == second
     assert len(first) == 1
+
+
+def _can_write(path: Path) -> bool:
+    """Whether another process could start writing now (it would not wait)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=0)) as other:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return False
+        other.rollback()
+        return True
+
+
+async def test_a_write_transaction_holds_the_write_lock_from_its_first_read(
+    database: Database, tmp_path: Path, trips: Callable[[], int]
+) -> None:
+    """What a unit of work reads, no other process changes before it writes (several
+    worker processes share the file)."""
+    path = tmp_path / "driver.db"
+    await database.migrate()
+    async with database.writer() as uow:
+        before = trips()
+        assert await uow.users.by_id("nobody") is None
+        assert trips() == before + 1  # BEGIN IMMEDIATE went with the read, in one trip
+        assert not _can_write(path)
+    assert _can_write(path)
+    async with database.transaction() as conn:
+        await conn.execute(text("SELECT 1"))
+        assert not _can_write(path)
+    async with database.reader() as uow:  # a read takes no lock
+        assert await uow.users.by_id("nobody") is None
+        assert _can_write(path)
+    async with database.engine.connect() as conn:  # nor a connection returned by a writer
+        await conn.execute(text("SELECT 1"))
+        assert _can_write(path)

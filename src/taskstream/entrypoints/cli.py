@@ -37,17 +37,44 @@ errors = Console(stderr=True)
 def up(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Processes serving HTTP (default: TASKSTREAM_WORKERS, 1)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the embedded shape: the whole system in one process, on one port."""
+    """Run the embedded shape: the whole system on one port, in one process or several."""
     from taskstream.bootstrap import build
     from taskstream.entrypoints.api.app import create_app
-    from taskstream.entrypoints.server import serve
+    from taskstream.entrypoints.server import serve, serve_workers
 
     settings = Settings()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
+    workers = settings.workers if workers is None else workers
     console.print(f"taskstream on http://{host}:{port} (OpenAPI: /api/v1/openapi.json)")
-    serve(create_app(build(settings)), host, port, settings)
+    if workers == 1:
+        serve(create_app(build(settings)), host, port, settings)
+        return
+    if settings.metrics_port is not None:
+        _fail("TASKSTREAM_METRICS_PORT serves one process's metrics: leave it empty with workers.")
+    # Done once, before the workers start: each would race to do it.
+    settings.signing_secret()
+    asyncio.run(_migrate(settings))
+    serve_workers(
+        "taskstream.entrypoints.api.app:worker_app", host, port, settings, workers=workers
+    )
+
+
+async def _migrate(settings: Settings) -> None:
+    from taskstream.adapters.db.database import Database
+
+    database = Database(settings.sqlalchemy_url())
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
 
 
 class ServiceName(StrEnum):
@@ -118,16 +145,7 @@ def _with_secrets(settings: Settings, *, needs_database: bool) -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply the database migrations."""
-    from taskstream.adapters.db.database import Database
-
-    async def run() -> None:
-        database = Database(Settings().sqlalchemy_url())
-        try:
-            await database.migrate()
-        finally:
-            await database.dispose()
-
-    asyncio.run(run())
+    asyncio.run(_migrate(Settings()))
     console.print("[green]Database is up to date.[/green]")
 
 

@@ -56,18 +56,35 @@ def log_config(*, json_lines: bool = False, level: str = "INFO") -> dict[str, An
 def serve(app: FastAPI, host: str, port: int, settings: Settings | None = None) -> None:
     """Serve `app` with taskstream's uvicorn options; `settings` choose the log format
     and level and a metrics port of its own (without them: text logs, INFO, no port)."""
-    _return_large_buffers_to_the_system()
+    return_large_buffers_to_the_system()
     if settings is not None and settings.metrics_port is not None:
         metrics.serve(host, settings.metrics_port)
-    config = (
-        log_config()
-        if settings is None
-        else log_config(json_lines=settings.log_format == "json", level=settings.log_level)
+    uvicorn.run(app, host=host, port=port, log_config=_log_config(settings), **UVICORN_OPTIONS)
+
+
+def serve_workers(
+    factory: str, host: str, port: int, settings: Settings | None, *, workers: int
+) -> None:
+    """Serve the app that `factory` ("module:function") builds from `workers` processes on
+    one listening socket; uvicorn's supervisor starts a new one when one dies."""
+    uvicorn.run(
+        factory,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=_log_config(settings),
+        **UVICORN_OPTIONS,
     )
-    uvicorn.run(app, host=host, port=port, log_config=config, **UVICORN_OPTIONS)
 
 
-def _return_large_buffers_to_the_system() -> None:
+def _log_config(settings: Settings | None) -> dict[str, Any]:
+    if settings is None:
+        return log_config()
+    return log_config(json_lines=settings.log_format == "json", level=settings.log_level)
+
+
+def return_large_buffers_to_the_system() -> None:
     """Serve buffers of 1 MiB and more by mmap, so glibc gives them back when freed.
 
     Password hashing allocates 19 MiB at a time; with glibc's adaptive threshold those

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -53,7 +53,10 @@ class Database:
     """One engine and the units of work over it.
 
     SQLite allows one writer at a time; writers queue on an in-process lock instead of
-    failing with "database is locked", while readers run side by side (WAL).
+    failing with "database is locked", while readers run side by side (WAL). A write
+    transaction takes SQLite's write lock with its first statement, reads included, so
+    that the writers of other processes queue too (SQLite's busy timeout) and none
+    changes what it read before it writes.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -77,12 +80,16 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Write transactions take SQLite's write lock with their first statement, so that
+        # writers of several processes (`taskstream up --workers N`) queue too.
+        self._writing = self.engine.execution_options(**{_WRITES: True})
         self.outbox_ready = OutboxSignal()
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediately)
 
     def writer(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.dialect, self._write_lock, self.outbox_ready)
+        return SqlUnitOfWork(self._writing, self.dialect, self._write_lock, self.outbox_ready)
 
     def reader(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.dialect, None, self.outbox_ready)
@@ -94,7 +101,7 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._write_lock, self._writing.begin() as conn:
             yield conn
 
     async def insert_new(self, table: Table, key: Column[Any], values: dict[str, Any]) -> bool:
@@ -144,6 +151,15 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+_WRITES = "taskstream_writes"
+"""The execution option of the connections of write transactions."""
+
+
+def _begin_immediately(conn: Connection) -> None:
+    if conn.get_execution_options().get(_WRITES):
+        conn.connection.driver_connection.begin_immediately = True  # type: ignore[union-attr]
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in (
@@ -163,16 +179,23 @@ class OutboxSignal:
 
     def __init__(self) -> None:
         self._listeners: dict[Topic, list[asyncio.Event]] = {}
+        self._others: list[Callable[[Iterable[Topic]], None]] = []
 
     def listen(self, topic: Topic) -> asyncio.Event:
         event = asyncio.Event()
         self._listeners.setdefault(topic, []).append(event)
         return event
 
+    def also(self, tell: Callable[[Iterable[Topic]], None]) -> None:
+        """Tell the topics of each commit to `tell` too (the relay of another process)."""
+        self._others.append(tell)
+
     def set(self, topics: Iterable[Topic]) -> None:
         for topic in topics:
             for listener in self._listeners.get(topic, ()):
                 listener.set()
+        for tell in self._others:
+            tell(topics)
 
 
 class SqlUnitOfWork:

@@ -31,8 +31,11 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 _Outcome = tuple[Any, list[Any], int, int | None, bool]
 
 
-def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-    """On the connection's thread: the statement, its rows and what follows from it."""
+def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: bool) -> _Outcome:
+    """On the connection's thread: the statement, its rows and what follows from it;
+    first, if `begin`, a write transaction (unless one is open)."""
+    if begin and not conn.in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
     cursor = conn.cursor()
     try:
         if many:
@@ -75,8 +78,9 @@ class Cursor:
     async def _send(self, sql: str, parameters: Any, *, many: bool) -> None:
         connection = self._connection
         connection.transaction_open = None  # unknown until the statement has run
+        begin, connection.begin_immediately = connection.begin_immediately, False
         outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-            _run, connection._conn, sql, parameters, many
+            _run, connection._conn, sql, parameters, many, begin
         )
         self.description, rows, self.rowcount, self.lastrowid, connection.transaction_open = outcome
         self._rows = deque(rows)
@@ -107,6 +111,9 @@ class _Worker:
     never has two calls running (each is awaited before the next is sent), so a shared
     thread may run them all. The database's in-process write lock lets one connection
     write at a time, so a writer never waits for a lock held by a call queued behind it.
+    With several processes on one file (`taskstream up --workers N`), a writer waiting for
+    another process's write transaction holds this process's thread meanwhile: those
+    transactions are short (a task write, a relay round), so the wait is too.
     """
 
     daemon = True  # SQLAlchemy sets it on each connection's thread
@@ -160,6 +167,10 @@ _WORKER = _Worker()
 class Connection(aiosqlite.Connection):
     transaction_open: bool | None = False
     """Whether SQLite has a transaction open, as of the last statement (None: unknown)."""
+    begin_immediately = False
+    """Whether the next statement opens a write transaction first (`BEGIN IMMEDIATE`, in
+    the same trip): a unit of work that writes holds SQLite's write lock from its first
+    read, so no other process writes between what it read and what it writes."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
@@ -186,11 +197,13 @@ class Connection(aiosqlite.Connection):
         return Cursor(self)
 
     async def commit(self) -> None:
+        self.begin_immediately = False
         if self.transaction_open is not False:
             await super().commit()
             self.transaction_open = False
 
     async def rollback(self) -> None:
+        self.begin_immediately = False  # the pool rolls back every connection returned
         if self.transaction_open is not False:
             await super().rollback()
             self.transaction_open = False

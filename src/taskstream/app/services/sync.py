@@ -36,6 +36,7 @@ from taskstream.domain.errors import Unauthorized
 PUSHED: Final = frozenset({EventType.TASK_CHANGED, EventType.NOTIFICATION})
 REVOKED: Final = frozenset({EventType.SESSION_REVOKED})
 TOO_FAR_BEHIND: Final = "too far behind"
+LINK_LOST: Final = "the server may have missed updates"
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -54,11 +55,21 @@ class Connection:
     """One live client: the messages to send first, then a bounded queue of live ones.
 
     The sender takes `first`, then `await next()` until it returns None: the connection was
-    evicted (it fell too far behind) and must be told `refetch(TOO_FAR_BEHIND)` and closed.
+    evicted (it fell too far behind, or the server lost track) and must be told
+    `refetch(reason)` and closed.
     `ended` is set when its session is revoked: the socket must be closed at once.
     """
 
-    __slots__ = ("_queue", "ended", "evicted", "first", "on_evict", "session", "user_id")
+    __slots__ = (
+        "_queue",
+        "ended",
+        "evicted",
+        "first",
+        "on_evict",
+        "reason",
+        "session",
+        "user_id",
+    )
 
     def __init__(
         self, user_id: str, first: list[str], queue_size: int, session: str | None = None
@@ -68,6 +79,8 @@ class Connection:
         self.first = first
         self.ended = asyncio.Event()
         self.evicted = False
+        self.reason = TOO_FAR_BEHIND
+        """Why it was evicted."""
         self.on_evict: Callable[[], None] | None = None
         """Called once on eviction, e.g. to bound how long the sender may still block."""
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(queue_size)
@@ -83,7 +96,7 @@ class Connection:
         try:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
-            self._evict()
+            self.evict(TOO_FAR_BEHIND)
             return False
         return True
 
@@ -91,8 +104,11 @@ class Connection:
         """Live messages queued, not sent yet."""
         return self._queue.qsize()
 
-    def _evict(self) -> None:
+    def evict(self, reason: str) -> None:
+        if self.evicted:
+            return
         self.evicted = True
+        self.reason = reason
         while not self._queue.empty():  # what it has not received yet, it will refetch
             self._queue.get_nowait()
         self._queue.put_nowait(None)
@@ -210,6 +226,18 @@ class SyncService:
         for connection in () if stream is None else stream.connections:
             if connection.session == session:
                 connection.ended.set()
+
+    def restart(self) -> None:
+        """Start a new epoch, with every stream empty: for when updates may have been
+        missed (this process lost its link to them). Each open connection is told to
+        refetch and closed; revoked sessions stay refused."""
+        self.epoch = secrets.token_hex(8)
+        for stream in self._streams.values():
+            for connection in stream.connections:
+                connection.evict(LINK_LOST)
+        self._streams.clear()
+        self._idle.clear()
+        self._offsets.clear()
 
     def connect(
         self, user_id: str, since: int | None, epoch: str | None, session: str | None = None

@@ -117,6 +117,16 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     return app
 
 
+def worker_app() -> FastAPI:
+    """The app of one process of `taskstream up --workers N` (uvicorn calls it in each):
+    the parent applied the migrations and made the signing secret."""
+    from taskstream.bootstrap import build_worker
+    from taskstream.entrypoints.server import return_large_buffers_to_the_system
+
+    return_large_buffers_to_the_system()
+    return create_app(build_worker(Settings()), migrate=False)
+
+
 class LazyMcp:
     """The MCP app at /mcp, built on its first request: the SDK's imports would add about
     a second of CPU to every start-up of every `api` process.

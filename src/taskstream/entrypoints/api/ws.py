@@ -26,7 +26,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from taskstream.app.ports import Clock, Principal
-from taskstream.app.services.sync import PONG, TOO_FAR_BEHIND, Connection, SyncService, refetch
+from taskstream.app.services.sync import PONG, Connection, SyncService, refetch
 from taskstream.bootstrap import Container
 from taskstream.domain.errors import Unauthorized
 
@@ -148,8 +148,8 @@ async def _send(websocket: WebSocket, connection: Connection) -> None:
         connection.first = []
         while (text := await connection.next()) is not None:
             await websocket.send_text(text)
-        await websocket.send_text(refetch(TOO_FAR_BEHIND))
-        await websocket.close(CLOSE_TOO_FAR_BEHIND, TOO_FAR_BEHIND)
+        await websocket.send_text(refetch(connection.reason))
+        await websocket.close(CLOSE_TOO_FAR_BEHIND, connection.reason)
 
 
 async def _listen(websocket: WebSocket, connection: Connection, sync: SyncService) -> None:
