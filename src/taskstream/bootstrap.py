@@ -409,11 +409,16 @@ def _chat(
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, planner: Planner | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    planner: Planner | None = None,
+    *,
+    shared: bool = False,
 ) -> EmbeddedContainer:
-    """Wire the embedded shape: every service in this process, over one database."""
+    """Wire the embedded shape: every service in this process, over one database (which
+    other processes write to as well, if `shared`)."""
     clock = clock or SystemClock()
-    database = Database(settings.sqlalchemy_url())
+    database = Database(settings.sqlalchemy_url(), shared=shared)
     tokens = _tokens(settings)
     dead_letters = SqlDeadLetterStore(database, clock, new_id)
     bus = InProcessEventBus(dead_letters)
@@ -457,7 +462,7 @@ def build_worker(
 ) -> EmbeddedContainer:
     """Wire one of the worker processes of the embedded shape (`taskstream up --workers`):
     the owner, if this process is the first to take the lock, or a follower."""
-    container = build(settings, clock, planner)
+    container = build(settings, clock, planner, shared=True)
     url = settings.sqlalchemy_url()
     owner = ownership(url, settings.data_dir)
     if owner.take():

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -118,7 +120,7 @@ def _thread_of_each(database: Database, count: int) -> Any:
     return asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def test_every_connection_runs_on_one_shared_thread(database: Database) -> None:
+async def test_every_connection_reads_on_one_shared_thread(database: Database) -> None:
     threads = set(await _thread_of_each(database, 12))
     assert len(threads) == 1
     assert threading.get_ident() not in threads  # never the event loop's
@@ -144,7 +146,8 @@ def _can_write(path: Path) -> bool:
         try:
             other.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            assert "locked" in str(exc)
+            if "locked" not in str(exc):
+                raise
             return False
         other.rollback()
         return True
@@ -172,3 +175,47 @@ async def test_a_write_transaction_holds_the_write_lock_from_its_first_read(
     async with database.engine.connect() as conn:  # nor a connection returned by a writer
         await conn.execute(text("SELECT 1"))
         assert _can_write(path)
+
+
+async def test_a_write_waiting_for_another_process_holds_up_no_read(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", shared=True)
+    await database.migrate()
+    holder = (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(tmp_path / 'driver.db-writer')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('writing', flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", holder, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert other.stdout is not None
+        assert other.stdin is not None
+        assert await other.stdout.readline() == b"writing\n"
+
+        async def write() -> None:
+            async with database.writer() as uow:
+                assert await uow.users.by_id("nobody") is None
+                await uow.commit()
+
+        async def read() -> None:
+            async with database.reader() as uow:
+                assert await uow.users.by_id("nobody") is None
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        reading = asyncio.create_task(read())
+        await asyncio.wait([reading], timeout=5)
+        read_meanwhile, waited = reading.done(), not writing.done()
+        other.stdin.write(b"done\n")  # the other process has written
+        await other.stdin.drain()
+        await asyncio.wait_for(asyncio.gather(writing, reading), 10)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            other.kill()
+        await other.wait()
+        await database.dispose()
+    assert waited, "the write did not wait for the other process"
+    assert read_meanwhile, "the read waited for the write"

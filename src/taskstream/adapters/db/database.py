@@ -59,7 +59,8 @@ class Database:
     changes what it read before it writes.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, shared: bool = False) -> None:
+        """`shared`: other processes write to the (SQLite) database too."""
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         # JSON columns (tags, reminders, payloads...) are written and read by pydantic-core,
@@ -72,7 +73,7 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 private_file(Path(parsed.database))
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": 30, "shared": shared}
             kwargs["module"] = sqlite_driver.dbapi()
         else:
             # No ping before each checkout (a round trip per transaction): a connection the

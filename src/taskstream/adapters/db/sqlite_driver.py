@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
@@ -31,11 +32,18 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 _Outcome = tuple[Any, list[Any], int, int | None, bool]
 
 
-def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: bool) -> _Outcome:
+def _run(
+    conn: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: _WriteLock | None
+) -> _Outcome:
     """On the connection's thread: the statement, its rows and what follows from it;
-    first, if `begin`, a write transaction (unless one is open)."""
-    if begin and not conn.in_transaction:
-        conn.execute("BEGIN IMMEDIATE")
+    first, if `begin`, a write transaction (unless one is open) under that lock."""
+    if begin is not None and not conn.in_transaction:
+        begin.acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            begin.release()
+            raise
     cursor = conn.cursor()
     try:
         if many:
@@ -78,7 +86,7 @@ class Cursor:
     async def _send(self, sql: str, parameters: Any, *, many: bool) -> None:
         connection = self._connection
         connection.transaction_open = None  # unknown until the statement has run
-        begin, connection.begin_immediately = connection.begin_immediately, False
+        begin = connection.write() if connection.begin_immediately else None
         outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
             _run, connection._conn, sql, parameters, many, begin
         )
@@ -118,7 +126,8 @@ class _Worker:
 
     daemon = True  # SQLAlchemy sets it on each connection's thread
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.queue: SimpleQueue[tuple[asyncio.Future[Any] | None, Callable[[], Any]]]
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -134,7 +143,7 @@ class _Worker:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=_work, args=(self.queue,), name="sqlite", daemon=True
+                    target=_work, args=(self.queue,), name=self.name, daemon=True
                 )
                 self._thread.start()
 
@@ -161,21 +170,87 @@ def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
-_WORKER = _Worker()
+class _WriteLock:
+    """The lock a process holds while it writes to a database file: a `flock` on a file
+    beside it. Writers of other processes wait on it in the kernel, woken the moment it
+    is free, where SQLite's busy handler would poll with sleeps of up to 100 ms. Writers
+    of one process take turns already (the database's write lock): one per process."""
+
+    def __init__(self, database: str | None) -> None:
+        self._fd = None if database is None else os.open(f"{database}-writer", _CREATE, 0o600)
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_CREATE = os.O_CREAT | os.O_RDWR
+_UNSHARED = _WriteLock(None)
+"""The lock of a database no other process writes to: none."""
+_write_locks: dict[str, _WriteLock] = {}
+_write_locks_lock = threading.Lock()
+os.register_at_fork(after_in_child=_write_locks.clear)  # a child takes locks of its own
+
+
+def _write_lock(database: str) -> _WriteLock:
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return _UNSHARED
+    with _write_locks_lock:
+        lock = _write_locks.get(database)
+        if lock is None:
+            lock = _write_locks[database] = _WriteLock(database)
+        return lock
+
+
+def _finish(end: Callable[[], None], lock: _WriteLock) -> None:
+    try:
+        end()
+    finally:
+        lock.release()
+
+
+_WORKER = _Worker("sqlite")
+"""Runs every call but those of write transactions."""
+_WRITER = _Worker("sqlite-writes")
+"""Runs the calls of write transactions: while one waits for another process's write
+lock, the reads of this process go on."""
 
 
 class Connection(aiosqlite.Connection):
     transaction_open: bool | None = False
     """Whether SQLite has a transaction open, as of the last statement (None: unknown)."""
+    _writing = False
+    """Whether a write transaction is open (see `write`)."""
     begin_immediately = False
     """Whether the next statement opens a write transaction first (`BEGIN IMMEDIATE`, in
     the same trip): a unit of work that writes holds SQLite's write lock from its first
     read, so no other process writes between what it read and what it writes."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+    def __init__(
+        self,
+        connector: Callable[[], sqlite3.Connection],
+        iter_chunk_size: int,
+        write_lock: _WriteLock,
+    ) -> None:
         super().__init__(connector, iter_chunk_size)
         self._tx = _WORKER.queue
         self._thread = _WORKER  # type: ignore[assignment]
+        self._write_lock = write_lock
+
+    def write(self) -> _WriteLock:
+        """From now until the commit or rollback, a write transaction; if other processes
+        write to the database too, its calls go to the writers' thread. The lock to take
+        first."""
+        self.begin_immediately = False
+        if self._write_lock is not _UNSHARED:
+            self._writing = True
+            _WRITER.start()
+            self._tx = _WRITER.queue
+        return self._write_lock
 
     def stop(self) -> asyncio.Future[Any] | None:
         """Close the SQLite connection on the shared thread, which goes on."""
@@ -197,24 +272,41 @@ class Connection(aiosqlite.Connection):
         return Cursor(self)
 
     async def commit(self) -> None:
-        self.begin_immediately = False
-        if self.transaction_open is not False:
-            await super().commit()
-            self.transaction_open = False
+        await self._end(self._conn.commit)
 
     async def rollback(self) -> None:
-        self.begin_immediately = False  # the pool rolls back every connection returned
-        if self.transaction_open is not False:
-            await super().rollback()
-            self.transaction_open = False
+        await self._end(self._conn.rollback)  # the pool rolls back every connection returned
+
+    async def _end(self, end: Callable[[], None]) -> None:
+        """Commit or roll back what is open; a write transaction gives its lock back and
+        the connection's calls go to the shared thread again."""
+        self.begin_immediately = False
+        try:
+            if self.transaction_open is not False:
+                if self._writing:
+                    await self._execute(_finish, end, self._write_lock)  # type: ignore[no-untyped-call]
+                else:
+                    await self._execute(end)  # type: ignore[no-untyped-call]
+                self.transaction_open = False
+        finally:
+            self._writing = False
+            self._tx = _WORKER.queue
 
 
-def connect(database: str | Path, *, iter_chunk_size: int = 64, **kwargs: Any) -> Connection:
+def connect(
+    database: str | Path, *, iter_chunk_size: int = 64, shared: bool = False, **kwargs: Any
+) -> Connection:
+    """A connection; `shared`: other processes write to the database too. Its calls run
+    on one of two threads, one call at a time (see `Connection.write`), hence no
+    same-thread check."""
+    name = str(database)
+    kwargs["check_same_thread"] = False
+
     def connector() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(str(database), **kwargs)
+        connection: sqlite3.Connection = sqlite3.connect(name, **kwargs)
         return connection
 
-    return Connection(connector, iter_chunk_size)
+    return Connection(connector, iter_chunk_size, _write_lock(name) if shared else _UNSHARED)
 
 
 @cache
