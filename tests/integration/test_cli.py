@@ -247,3 +247,21 @@ def test_titles_are_shown_as_written_not_as_markup(logged_in: Server) -> None:
 
     assert "Added Fix [/] parser [red]now" in out
     assert "Fix [/] parser [red]now" in logged_in.ok("tasks", "list")
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("TASKSTREAM_METRICS_PORT=9464", "TASKSTREAM_METRICS_PORT serves one process's metrics"),
+        ("TASKSTREAM_DATABASE_URL=sqlite+aiosqlite://", "not memory"),
+    ],
+)
+def test_workers_refuse_what_they_cannot_share(
+    server: Server, tmp_path: Path, setting: str, said: str
+) -> None:
+    name, value = setting.split("=", 1)
+    alone = Server(server.url, {**server.env, name: value}, tmp_path, server.log_path)
+
+    message = alone.fails("up", "--port", str(_free_port()), "--workers", "2")
+
+    assert said in message

@@ -59,6 +59,8 @@ def up(
         return
     if settings.metrics_port is not None:
         _fail("TASKSTREAM_METRICS_PORT serves one process's metrics: leave it empty with workers.")
+    if ":memory:" in settings.sqlalchemy_url() or settings.sqlalchemy_url().endswith("://"):
+        _fail("Workers share the database: give TASKSTREAM_DATABASE_URL a file, not memory.")
     # Done once, before the workers start: each would race to do it.
     settings.signing_secret()
     asyncio.run(_migrate(settings))
