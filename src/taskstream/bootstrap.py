@@ -198,9 +198,10 @@ class Container:
                 )
 
     def _run(self, loops: list[Loop]) -> None:
-        self._background += [
-            asyncio.create_task(loop.run(), name=type(loop).__name__) for loop in loops
-        ]
+        for loop in loops:
+            task = asyncio.create_task(loop.run(), name=type(loop).__name__)
+            task.add_done_callback(_log_failure)
+            self._background.append(task)
 
     async def stop(self) -> None:
         """Let the loops finish their round, then close the connections."""
@@ -221,6 +222,12 @@ class Container:
             await self.dapr.sidecar.close()
         if self.parts.database is not None:
             await self.parts.database.dispose()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A background loop that ended on an error says so at once."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("the %s loop stopped on an error", task.get_name(), exc_info=exc)
 
 
 def _present(part: _T | None, what: str) -> _T:

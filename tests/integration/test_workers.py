@@ -23,6 +23,8 @@ from taskstream.adapters.system import new_id
 from taskstream.adapters.workers import Hub, HubLink, hub_address, ownership
 from taskstream.app.events import CloudEvent, EventFactory, EventType, Topic
 from taskstream.app.services.sync import LINK_LOST, SyncService
+from taskstream.bootstrap import build
+from taskstream.settings import Settings
 from tests.conftest import AdjustableClock, eventually
 
 UPDATES = frozenset({EventType.TASK_CHANGED, EventType.NOTIFICATION})
@@ -250,3 +252,28 @@ async def test_a_restarted_sync_service_tells_every_client_to_refetch_in_a_new_e
 
 async def _async(value: bool) -> bool:
     return value
+
+
+class _Broken:
+    async def run(self) -> None:
+        raise RuntimeError("out of order")
+
+    def stop(self) -> None:
+        pass
+
+
+async def test_a_background_loop_that_fails_says_so_at_once(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A follower whose link failed for good would otherwise go unnoticed until it stops."""
+    container = build(settings)
+    container.loops.append(_Broken())
+    await container.start()
+    try:
+
+        async def logged() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+        assert await eventually(logged, within=5) == ["the _Broken loop stopped on an error"]
+    finally:
+        await container.stop()
