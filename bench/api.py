@@ -1,6 +1,6 @@
 """Benchmark of the task API against the embedded server; prints figures, asserts nothing.
 
-    .venv/bin/python bench/api.py [--duration 20] [--rate 150]
+    .venv/bin/python bench/api.py [--duration 20] [--rate 150] [--workers 1,2]
 
 1. Starts `taskstream up` on a fresh data directory (SQLite) and the bare FastAPI app
    (bench/bare_app.py, same uvicorn settings) as subprocesses on free ports.

@@ -55,8 +55,8 @@ class Database:
     SQLite allows one writer at a time; writers queue on an in-process lock instead of
     failing with "database is locked", while readers run side by side (WAL). A write
     transaction takes SQLite's write lock with its first statement, reads included, so
-    that the writers of other processes queue too (SQLite's busy timeout) and none
-    changes what it read before it writes.
+    that the writers of other processes queue too (`shared`: see the driver's write
+    lock) and none changes what it read before it writes.
     """
 
     def __init__(self, url: str, *, echo: bool = False, shared: bool = False) -> None:

@@ -119,9 +119,9 @@ class _Worker:
     never has two calls running (each is awaited before the next is sent), so a shared
     thread may run them all. The database's in-process write lock lets one connection
     write at a time, so a writer never waits for a lock held by a call queued behind it.
-    With several processes on one file (`taskstream up --workers N`), a writer waiting for
-    another process's write transaction holds this process's thread meanwhile: those
-    transactions are short (a task write, a relay round), so the wait is too.
+    With several processes on one file (`taskstream up --workers N`), write transactions
+    run on a second thread (`_WRITER`): one that waits for another process's holds up no
+    read of this one.
     """
 
     daemon = True  # SQLAlchemy sets it on each connection's thread

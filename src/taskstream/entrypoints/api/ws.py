@@ -9,7 +9,9 @@ twice): the reason starts with `token_expired` or `session_revoked`. On connect 
 `{"offset", "epoch", "event": <CloudEvent>}`. A client that reconnects with the `since`
 offset and `epoch` of the last message it saw first receives what it missed, or
 `{"type": "refetch", "reason"}` when that is no longer possible (reload, then carry on);
-a `since` that is not a whole number closes the socket with code 1008. A client too slow to keep up is told to refetch and closed with code 4008.
+a `since` that is not a whole number closes the socket with code 1008. A client too slow to keep up is told to refetch and closed with code 4008;
+so is every client of a worker process that lost its link to the owner process (it may
+have missed updates).
 The client may send `{"type": "ping"}`; the answer is `{"type": "pong"}`. Nothing else it
 sends is read.
 """
