@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,12 +26,15 @@ class AdjustableClock:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, within: float = 10.0, interval: float = 0.02
+    probe: Callable[[], Awaitable[T] | T], *, within: float = 10.0, interval: float = 0.02
 ) -> T:
-    """The first truthy result of `probe`, polled for `within` seconds (then the test fails)."""
+    """The first truthy result of `probe` (a coroutine function or a plain one), polled for
+    `within` seconds (then the test fails)."""
     deadline = time.monotonic() + within
     while True:
-        result = await probe()
+        result = probe()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:

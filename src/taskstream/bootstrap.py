@@ -471,12 +471,12 @@ def build_worker(
     the owner, if this process is the first to take the lock, or a follower."""
     container = build(settings, clock, planner, shared=True)
     url = settings.sqlalchemy_url()
-    owner = ownership(url, settings.data_dir)
+    owner, address = ownership(url, settings.data_dir), hub_address(url)
     if owner.take():
-        container.lead(hub_address(url))
+        container.lead(address)
         log.info("this process runs the relay, the scheduler and the consumers")
     else:
-        container.follow(hub_address(url), owner)
+        container.follow(address, owner)
     return container
 
 

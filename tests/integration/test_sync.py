@@ -163,12 +163,8 @@ async def test_a_task_write_reaches_every_socket_of_its_owner_and_no_one_else(
 
     for ws in (ada_phone, ada_laptop, bob_phone):
         await ws.close()
-    await eventually(lambda: _async(sync.connections(ada.id) + sync.connections(bob.id) == 0))
-    await eventually(lambda: _async(not _live_tasks()))
-
-
-async def _async(value: bool) -> bool:
-    return value
+    await eventually(lambda: sync.connections(ada.id) + sync.connections(bob.id) == 0)
+    await eventually(lambda: not _live_tasks())
 
 
 @pytest.mark.parametrize("token", [None, "", "not-a-token", "eyJhbGciOiJIUzI1NiJ9.e30.x"])
@@ -221,7 +217,7 @@ async def test_a_client_that_reconnects_with_its_last_offset_gets_exactly_what_i
 
     await _create(client, ada, "second")
     await _create(client, ada, "third")
-    await eventually(lambda: _async(sync.offset(ada.id) == 3))
+    await eventually(lambda: sync.offset(ada.id) == 3)
 
     ws = await _open(server, token=ada.token, since=last["offset"], epoch=last["epoch"])
     assert await _hello(ws) == {"type": "hello", "epoch": sync.epoch, "offset": 3}
@@ -350,8 +346,8 @@ async def test_a_client_too_far_behind_is_told_to_refetch_and_closed_while_other
     await container.bus.publish(events.make(EventType.NOTIFICATION, ada.id, {"n": "after"}))
     assert (await _next(fast))["event"]["data"] == {"n": "after"}
     await fast.close()
-    await eventually(lambda: _async(sync.connections(ada.id) == 0))
-    await eventually(lambda: _async(not _live_tasks()))
+    await eventually(lambda: sync.connections(ada.id) == 0)
+    await eventually(lambda: not _live_tasks())
 
 
 async def test_pings_are_answered(server: str, user: MakeUser) -> None:

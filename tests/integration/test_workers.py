@@ -127,12 +127,12 @@ async def test_the_owner_forwards_each_update_to_every_follower_in_order(
     async with _running(hub):
         await hub.listening.wait()
         workers = [await follower() for _ in range(2)]
-        await eventually(lambda: _async(hub.links() == 2), within=5)
+        await eventually(lambda: hub.links() == 2, within=5)
         for event in sent:
             await hub.forward(event)
 
         for worker in workers:
-            await eventually(lambda w=worker: _async(len(w.bus.events) == len(sent)), within=5)
+            await eventually(lambda w=worker: len(w.bus.events) == len(sent), within=5)
             assert [e.to_dict() for e in worker.bus.events] == [e.to_dict() for e in sent]
     assert [handles.types for handles in hub.subscriptions()] == [UPDATES]
     assert [handles.topic for handles in hub.subscriptions()] == [Topic.TASK_UPDATES]
@@ -147,7 +147,7 @@ async def test_a_follower_whose_link_breaks_links_again_and_says_so_each_time(
         worker = await follower()
         await asyncio.wait_for(worker.link.linked.wait(), 5)
     # The owner is gone and this process may not take over: it asks, then waits.
-    await eventually(lambda: _async(len(worker.asked) >= 2), within=5)
+    await eventually(lambda: len(worker.asked) >= 2, within=5)
     assert not worker.link.linked.is_set()
     assert set(worker.asked) == {False}
 
@@ -156,12 +156,12 @@ async def test_a_follower_whose_link_breaks_links_again_and_says_so_each_time(
         await asyncio.wait_for(worker.link.linked.wait(), 5)
         assert worker.links == [1, 2]  # each link made is one its sync service restarts on
         await hub.forward(_events().make(EventType.NOTIFICATION, "ada", {}))
-        await eventually(lambda: _async(len(worker.bus.events) == 1), within=5)
+        await eventually(lambda: len(worker.bus.events) == 1, within=5)
 
 
 async def test_a_follower_that_takes_over_stops_linking(address: str, follower: Start) -> None:
     worker = await follower(owns=lambda: True)
-    await eventually(lambda: _async(worker.asked == [True]), within=5)
+    await eventually(lambda: worker.asked == [True], within=5)
     hub = Hub(address, OutboxSignal(), UPDATES)
     async with _running(hub):
         await hub.listening.wait()
@@ -181,7 +181,7 @@ async def test_the_owner_drops_a_follower_that_does_not_read_and_keeps_the_other
         await asyncio.wait_for(worker.link.linked.wait(), 5)
         # A raw client that links and never reads a byte.
         mute_reader, mute = await asyncio.open_unix_connection(sock=_unix(address))
-        await eventually(lambda: _async(hub.links() == 2), within=5)
+        await eventually(lambda: hub.links() == 2, within=5)
         padding = "x" * 16 * 1024
         for n in range(400):
             await hub.forward(events.make(EventType.NOTIFICATION, "ada", {"n": n, "p": padding}))
@@ -189,7 +189,7 @@ async def test_the_owner_drops_a_follower_that_does_not_read_and_keeps_the_other
             if hub.links() == 1:
                 break
         assert hub.links() == 1, "the mute follower was never dropped"
-        await eventually(lambda: _async(len(worker.bus.events) == n + 1), within=5)
+        await eventually(lambda: len(worker.bus.events) == n + 1, within=5)
         assert [e.data["n"] for e in worker.bus.events] == list(range(n + 1))
         mute.close()
         del mute_reader
@@ -248,10 +248,6 @@ async def test_a_restarted_sync_service_tells_every_client_to_refetch_in_a_new_e
     assert [m for m in again.first if "refetch" in m] != []  # an offset of the old epoch
     with pytest.raises(Exception, match="ended"):
         sync.connect("cy", since=None, epoch=None, session="cy-session")
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 class _Broken:

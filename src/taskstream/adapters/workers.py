@@ -31,8 +31,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Final
 
-import pydantic_core
-
 from taskstream.adapters.db.database import OutboxSignal, private_dir
 from taskstream.app.events import CloudEvent, EventType, Topic
 from taskstream.app.ports import EventBus
@@ -149,7 +147,7 @@ class Hub:
     async def forward(self, event: CloudEvent) -> None:
         """Send `event` to every worker; drop the link of one that does not read (it comes
         back, and tells its clients to refetch)."""
-        line = pydantic_core.to_json(event.to_dict()) + b"\n"
+        line = event.to_json() + b"\n"
         for link in list(self._links):
             if link.transport.get_write_buffer_size() > self._max_backlog:
                 log.warning("a worker fell %d bytes behind; its link is dropped", self._max_backlog)
@@ -224,7 +222,7 @@ class HubLink:
     async def _receive(self, reader: asyncio.StreamReader) -> None:
         with contextlib.suppress(ConnectionError):
             while line := await reader.readline():
-                await self._bus.publish(CloudEvent.from_dict(pydantic_core.from_json(line)))
+                await self._bus.publish(CloudEvent.from_json(line))
 
 
 async def _connect(address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
