@@ -81,16 +81,14 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
-        # Write transactions take SQLite's write lock with their first statement, so that
-        # writers of several processes (`taskstream up --workers N`) queue too.
-        self._writing = self.engine.execution_options(**{_WRITES: True})
         self.outbox_ready = OutboxSignal()
         if self.dialect == "sqlite":
+            # A pool event, run once per new connection. (No connection event: one makes
+            # SQLAlchemy dispatch events around every statement of every connection.)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _begin_immediately)
 
     def writer(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._writing, self.dialect, self._write_lock, self.outbox_ready)
+        return SqlUnitOfWork(self.engine, self.dialect, self._write_lock, self.outbox_ready)
 
     def reader(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.dialect, None, self.outbox_ready)
@@ -102,7 +100,8 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self._writing.begin() as conn:
+        async with self._write_lock, self.engine.begin() as conn:
+            _begin_immediately(conn)
             yield conn
 
     async def insert_new(self, table: Table, key: Column[Any], values: dict[str, Any]) -> bool:
@@ -152,13 +151,10 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-_WRITES = "taskstream_writes"
-"""The execution option of the connections of write transactions."""
-
-
-def _begin_immediately(conn: Connection) -> None:
-    if conn.get_execution_options().get(_WRITES):
-        conn.connection.driver_connection.begin_immediately = True  # type: ignore[union-attr]
+def _begin_immediately(conn: AsyncConnection) -> None:
+    """The (SQLite) connection's next statement opens a write transaction first, in the
+    same trip: writers of several processes (`taskstream up --workers N`) queue too."""
+    conn.sync_connection.connection.driver_connection.begin_immediately = True  # type: ignore[union-attr]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -226,6 +222,8 @@ class SqlUnitOfWork:
         try:
             self._conn = await self._engine.connect()
             await self._conn.begin()
+            if self._lock is not None:
+                _begin_immediately(self._conn)
         except BaseException:
             if self._lock is not None:
                 self._lock.release()
