@@ -27,7 +27,12 @@ from queue import SimpleQueue
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util.concurrency import await_
 
 _Outcome = tuple[Any, list[Any], int, int | None, bool]
 
@@ -309,6 +314,30 @@ def connect(
     return Connection(connector, iter_chunk_size, _write_lock(name) if shared else _UNSHARED)
 
 
+class _AdaptedCursor(AsyncAdapt_aiosqlite_cursor):
+    """SQLAlchemy's cursor over a `Cursor`, which has nothing to do when it opens or
+    closes: neither waits for the event loop. (SQLAlchemy's awaits both, each a switch
+    from its greenlet to the loop and back; two of the three per statement.)"""
+
+    __slots__ = ()
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    def close(self) -> None:
+        self._rows.clear()
+
+
+class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = _AdaptedCursor
+
+
+class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> _AdaptedConnection:
+        return _AdaptedConnection(self, await_(self.aiosqlite.connect(*arg, **kw)))
+
+
 @cache
 def dbapi() -> AsyncAdapt_aiosqlite_dbapi:
     """The DBAPI module for SQLAlchemy's aiosqlite dialect (`create_async_engine(module=...)`)."""
@@ -319,4 +348,4 @@ def dbapi() -> AsyncAdapt_aiosqlite_dbapi:
     module.connect = connect  # type: ignore[attr-defined]
     module.Connection = Connection  # type: ignore[attr-defined]
     module.Cursor = Cursor  # type: ignore[attr-defined]
-    return AsyncAdapt_aiosqlite_dbapi(module, sqlite3)
+    return _Dbapi(module, sqlite3)
