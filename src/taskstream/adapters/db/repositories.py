@@ -368,7 +368,9 @@ class _Shape(NamedTuple):
 
     dialect: str
     status: bool
-    priorities: bool
+    priorities: int
+    """How many: at most one per priority, each bound on its own (an expanding IN list
+    would have SQLAlchemy rewrite the SQL text on every execution)."""
     tags_all: int
     tags_any: bool
     due_before: bool
@@ -390,8 +392,8 @@ def _listing(
     values: dict[str, Any] = {"owner": owner_id, "limit": query.limit + 1}
     if query.status is not None:
         values["status"] = query.status.value
-    if query.priorities:
-        values["priorities"] = sorted(p.rank for p in query.priorities)
+    for i, rank in enumerate(sorted(p.rank for p in query.priorities)):
+        values[f"priority{i}"] = rank
     for i, tag in enumerate(sorted(query.tags_all)):
         values[f"tag{i}"] = tag
     if query.tags_any:
@@ -421,7 +423,7 @@ def _listing(
     shape = _Shape(
         dialect=dialect,
         status=query.status is not None,
-        priorities=bool(query.priorities),
+        priorities=len(query.priorities),
         tags_all=len(query.tags_all),
         tags_any=bool(query.tags_any),
         due_before=query.due_before is not None,
@@ -447,7 +449,10 @@ def _listing_statement(shape: _Shape) -> Select[Any]:
     if shape.status:
         where.append(tasks.c.status == bindparam("status"))
     if shape.priorities:
-        where.append(tasks.c.priority.in_(bindparam("priorities", expanding=True)))
+        ranks: list[BindParameter[int]] = [
+            bindparam(f"priority{i}") for i in range(shape.priorities)
+        ]
+        where.append(tasks.c.priority.in_(ranks))
     for i in range(shape.tags_all):
         tag: BindParameter[str] = bindparam(f"tag{i}")
         where.append(exists().where(task_tags.c.task_seq == tasks.c.seq, task_tags.c.tag == tag))
