@@ -220,8 +220,8 @@ class SqlUnitOfWork:
         if self._lock is not None:
             await self._lock.acquire()
         try:
+            # The transaction begins with the first statement (SQLAlchemy's autobegin).
             self._conn = await self._engine.connect()
-            await self._conn.begin()
             if self._lock is not None:
                 _begin_immediately(self._conn)
         except BaseException:
