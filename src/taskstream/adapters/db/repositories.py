@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -118,6 +118,11 @@ _UPDATE_TASK = (
 )
 
 
+_STATUSES: Final = {status.value: status for status in Status}
+"""A status by its stored value: a dictionary look-up, where calling the enum costs a
+microsecond for every row read."""
+
+
 def _task_from_row(row: Any) -> Task:
     (
         task_id,
@@ -151,7 +156,7 @@ def _task_from_row(row: Any) -> Task:
         owner_id=owner_id,
         title=title,
         description=description,
-        status=Status(status),
+        status=_STATUSES[status],
         priority=Priority.from_rank(priority),
         tags=frozenset(tags),
         due=None if due_date is None else Due(due_date, due_time),
@@ -162,7 +167,9 @@ def _task_from_row(row: Any) -> Task:
                 minutes_before=r["minutes_before"],
             )
             for r in reminders
-        ),
+        )
+        if reminders
+        else (),
         recurrence=recurrence,
         series_id=series_id,
         occurrence=occurrence,
