@@ -276,6 +276,16 @@ class Connection(aiosqlite.Connection):
     def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
 
+    def ended(self) -> bool:
+        """Whether no transaction is open, in which case a commit or rollback would have
+        nothing to do: ready for the next (as `_end` leaves it)."""
+        if self.transaction_open is not False:
+            return False
+        self.begin_immediately = False
+        self._writing = False
+        self._tx = _WORKER.queue
+        return True
+
     async def commit(self) -> None:
         await self._end(self._conn.commit)
 
@@ -329,8 +339,19 @@ class _AdaptedCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's connection over a `Connection`: a commit or rollback with no
+    transaction open (the end of every read) ends at once, with no trip to the loop."""
+
     __slots__ = ()
     _cursor_cls = _AdaptedCursor
+
+    def commit(self) -> None:
+        if not self._connection.ended():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._connection.ended():
+            super().rollback()
 
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
