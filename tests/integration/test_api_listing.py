@@ -7,7 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
+from taskstream.app.queries import SortKey, TaskQuery
+from taskstream.bootstrap import Container
+from taskstream.domain.tasks import Status
 from tests.conftest import AdjustableClock
 from tests.integration.conftest import Login
 
@@ -173,6 +177,40 @@ async def test_sort_by_due_puts_undated_tasks_last_both_ways(
         == set(descending[4:])
         == {"Call the plumber", "Read Crème brûlée recipe"}
     )
+
+
+async def test_the_default_listing_is_read_in_the_order_of_an_index(
+    container: Container, ada: Headers
+) -> None:
+    """Open tasks, soonest due first (the web app's default): a page comes from the index
+    in its order, with no sort of every open task of the owner."""
+    database = container.database
+    seen: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        seen.append((args[2], args[3]))  # (conn, cursor, statement, parameters, ...)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with database.reader() as uow:
+            query = TaskQuery(status=Status.OPEN, sort=SortKey.DUE)
+            await uow.tasks.find("someone", query, datetime.now(UTC))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    # The listing's (the relay and the scheduler use the engine meanwhile too).
+    statement, parameters = next(s for s in seen if s[0].startswith("SELECT tasks.id"))
+    async with database.engine.connect() as conn:
+        if database.dialect == "sqlite":
+            explain = "EXPLAIN QUERY PLAN "
+        else:  # with sorting priced out, the plan sorts only if no index gives the order
+            await conn.exec_driver_sql("SET enable_sort = off")
+            explain = "EXPLAIN "
+        plan = " ".join(
+            str(row[-1]) for row in await conn.exec_driver_sql(explain + statement, parameters)
+        )
+    assert "ix_tasks_owner_status_due_order" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+    assert "Sort" not in plan, plan
 
 
 async def test_sort_by_priority_and_title(client: httpx.AsyncClient, ada: Headers) -> None:

@@ -14,7 +14,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     delete,
     exists,
     false,
@@ -30,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taskstream.adapters.db import search
-from taskstream.adapters.db.tables import refresh_tokens, task_tags, tasks, users
+from taskstream.adapters.db.tables import NO_DUE, refresh_tokens, task_tags, tasks, users
 from taskstream.app.ports import RefreshToken
 from taskstream.app.queries import Order, Page, SortKey, TagCount, TaskQuery
 from taskstream.domain.errors import EmailTaken, ValidationFailed
@@ -338,8 +337,7 @@ def _sort_keys(sort: SortKey, desc: bool) -> _SortKeys:
     match sort:
         case SortKey.DUE:
             # Tasks without a due date come last in either direction.
-            no_due = case((tasks.c.due_at.is_(None), 1), else_=0)
-            keys = [(no_due, False), (tasks.c.due_at, desc)]
+            keys = [(NO_DUE, False), (tasks.c.due_at, desc)]
         case SortKey.PRIORITY:
             keys = [(tasks.c.priority, desc)]
         case SortKey.CREATED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,8 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    case,
+    literal_column,
 )
 
 
@@ -124,6 +126,24 @@ tasks = Table(
     Index("ix_tasks_owner_series", "owner_id", "series_id"),
     # One task per occurrence of a series: a redelivered completion cannot make two.
     Index("uq_tasks_series_occurrence", "series_id", "occurrence", unique=True),
+)
+
+NO_DUE: Final = case(
+    (tasks.c.due_at.is_(None), literal_column("1", Integer())), else_=literal_column("0", Integer())
+)
+"""1 for a task without a due moment, else 0: the first key of the due order, so that those
+come last. Written with literals, not bound values, to be the expression of the index below."""
+
+# The order of the web app's default listing (open tasks, soonest due first): a page is
+# read from the index and stops at its last row, where the index above gives every open
+# task of the owner to sort.
+Index(
+    "ix_tasks_owner_status_due_order",
+    tasks.c.owner_id,
+    tasks.c.status,
+    NO_DUE,
+    tasks.c.due_at,
+    tasks.c.seq,
 )
 
 task_tags = Table(
