@@ -179,9 +179,7 @@ async def test_sort_by_due_puts_undated_tasks_last_both_ways(
     )
 
 
-async def test_the_default_listing_is_read_in_the_order_of_an_index(
-    container: Container, ada: Headers
-) -> None:
+async def test_the_default_listing_is_read_in_the_order_of_an_index(container: Container) -> None:
     """Open tasks, soonest due first (the web app's default): a page comes from the index
     in its order, with no sort of every open task of the owner."""
     database = container.database
