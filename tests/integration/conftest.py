@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskstream.adapters.db.database import Database
@@ -115,6 +116,26 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
         yield http
+
+
+@contextlib.contextmanager
+def statements(container: Container, start: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements beginning with `start` (e.g. "UPDATE outbox"), with their parameters,
+    sent while the block runs."""
+    sent: list[tuple[str, Any]] = []
+    start = " ".join(start.upper().split())
+
+    def record(*args: Any) -> None:
+        statement, parameters = args[2], args[3]  # (conn, cursor, statement, parameters, ...)
+        if " ".join(statement.upper().split()).startswith(start):
+            sent.append((statement, parameters))
+
+    engine = container.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextlib.asynccontextmanager

@@ -7,13 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from taskstream.app.queries import SortKey, TaskQuery
 from taskstream.bootstrap import Container
 from taskstream.domain.tasks import Status
 from tests.conftest import AdjustableClock
-from tests.integration.conftest import Login
+from tests.integration.conftest import Login, statements
 
 Headers = dict[str, str]
 
@@ -183,20 +182,11 @@ async def test_the_default_listing_is_read_in_the_order_of_an_index(container: C
     """Open tasks, soonest due first (the web app's default): a page comes from the index
     in its order, with no sort of every open task of the owner."""
     database = container.database
-    seen: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        seen.append((args[2], args[3]))  # (conn, cursor, statement, parameters, ...)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    with statements(container, "SELECT tasks.id") as sent:  # not the relay's or scheduler's
         async with database.reader() as uow:
             query = TaskQuery(status=Status.OPEN, sort=SortKey.DUE)
             await uow.tasks.find("someone", query, datetime.now(UTC))
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
-    # The listing's (the relay and the scheduler use the engine meanwhile too).
-    statement, parameters = next(s for s in seen if s[0].startswith("SELECT tasks.id"))
+    statement, parameters = sent[0]
     async with database.engine.connect() as conn:
         if database.dialect == "sqlite":
             explain = "EXPLAIN QUERY PLAN "

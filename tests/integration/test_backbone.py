@@ -8,13 +8,12 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event as engine_events
 from sqlalchemy import select
 
 from taskstream.adapters.bus import InProcessEventBus
@@ -28,7 +27,7 @@ from taskstream.domain.tasks import NewTask
 from taskstream.entrypoints.api.app import create_app
 from taskstream.settings import Settings
 from tests.conftest import AdjustableClock, eventually
-from tests.integration.conftest import TEST_SECRET, Login, settled
+from tests.integration.conftest import TEST_SECRET, Login, settled, statements
 
 Headers = dict[str, str]
 Lanes = dict[tuple[str, str], list[str]]
@@ -282,25 +281,6 @@ async def _unmarked(container: Container) -> set[str]:
     return {row.event_id for row in await _outbox(container) if row.sent_at is None}
 
 
-@contextlib.contextmanager
-def _statements(container: Container, start: str) -> Iterator[list[str]]:
-    """The statements beginning with `start` (e.g. "UPDATE outbox") sent while the block runs."""
-    sent: list[str] = []
-    words = start.upper().split()
-
-    def record(*args: Any) -> None:
-        statement = args[2]
-        if statement.upper().split()[: len(words)] == words:
-            sent.append(statement)
-
-    engine = container.database.engine.sync_engine
-    engine_events.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        engine_events.remove(engine, "before_cursor_execute", record)
-
-
 async def test_rounds_of_every_topic_are_marked_sent_together_and_never_published_twice(
     idle: Container,
 ) -> None:
@@ -326,7 +306,7 @@ async def test_rounds_of_every_topic_are_marked_sent_together_and_never_publishe
     assert await relay.relay_once(Topic.TASK_EVENTS) == (0, False)
     assert [e.subject for e in recorder.events] == [milk.id, milk.id, bread.id]
 
-    with _statements(idle, "UPDATE outbox") as updates:
+    with statements(idle, "UPDATE outbox") as updates:
         await relay.mark_published()
     assert len(updates) == 1, "one transaction marks the rounds of every topic"
     assert await _unmarked(idle) == {bread_update}, "the row not taken stays unsent"
@@ -441,7 +421,7 @@ async def test_the_audit_records_a_round_in_one_write_and_a_redelivery_adds_noth
     ada = await idle.auth.sign_up("ada@example.com", "correct horse battery")
     written = [(await idle.tasks.create(ada.id, NewTask(title))).id for title in ("A", "B", "C")]
 
-    with _statements(idle, "INSERT INTO activity") as inserts:
+    with statements(idle, "INSERT INTO activity") as inserts:
         assert await relay.relay_once(Topic.TASK_EVENTS) == (3, False)
     assert len(inserts) == 1
 

@@ -278,13 +278,17 @@ class Connection(aiosqlite.Connection):
 
     def ended(self) -> bool:
         """Whether no transaction is open, in which case a commit or rollback would have
-        nothing to do: ready for the next (as `_end` leaves it)."""
+        nothing to do: ready for the next."""
         if self.transaction_open is not False:
             return False
+        self._ready()
+        return True
+
+    def _ready(self) -> None:
+        """No write transaction ahead, and calls to the shared thread."""
         self.begin_immediately = False
         self._writing = False
         self._tx = _WORKER.queue
-        return True
 
     async def commit(self) -> None:
         await self._end(self._conn.commit)
@@ -295,7 +299,6 @@ class Connection(aiosqlite.Connection):
     async def _end(self, end: Callable[[], None]) -> None:
         """Commit or roll back what is open; a write transaction gives its lock back and
         the connection's calls go to the shared thread again."""
-        self.begin_immediately = False
         try:
             if self.transaction_open is not False:
                 if self._writing:
@@ -304,8 +307,7 @@ class Connection(aiosqlite.Connection):
                     await self._execute(end)  # type: ignore[no-untyped-call]
                 self.transaction_open = False
         finally:
-            self._writing = False
-            self._tx = _WORKER.queue
+            self._ready()
 
 
 def connect(
