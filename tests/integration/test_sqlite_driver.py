@@ -1,4 +1,5 @@
-"""The SQLite driver: one trip to the connection's thread per statement, same results.
+"""The SQLite driver: statements run at once on the event loop's thread, unless they may
+wait for another process; same results.
 
 Against a real SQLite file through the engine the application uses (`Database`).
 """
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -33,17 +35,36 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """How many calls went to a connection's thread so far."""
-    count = 0
-    send = sqlite_driver.Connection._execute
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The thread each statement, commit or rollback sent to SQLite ran on, in order."""
+    threads: list[str] = []
+    run, finish = sqlite_driver._run, sqlite_driver._finish
 
-    async def counted(self: sqlite_driver.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def statement(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return run(*args)
+
+    def end(*args: Any) -> None:
+        threads.append(threading.current_thread().name)
+        finish(*args)
+
+    monkeypatch.setattr(sqlite_driver, "_run", statement)
+    monkeypatch.setattr(sqlite_driver, "_finish", end)
+    return threads
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many calls went to a thread and back so far."""
+    count = 0
+    send = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal count
         count += 1
         return await send(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(sqlite_driver.Connection, "_execute", counted)
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     return lambda: count
 
 
@@ -52,32 +73,53 @@ def _on_disk(path: Path) -> list[tuple[Any, ...]]:
         return conn.execute("SELECT id, name FROM t ORDER BY id").fetchall()
 
 
-async def test_a_read_is_one_trip_and_gives_every_row(
-    database: Database, trips: Callable[[], int]
+async def test_a_read_runs_at_once_on_the_event_loop_and_gives_every_row(
+    database: Database, ran: list[str], trips: Callable[[], int]
 ) -> None:
     async with database.transaction() as conn:
         await conn.execute(
             text("INSERT INTO t (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(70)]
         )
-    before = trips()
+    ran.clear()
     async with database.engine.connect() as conn:  # as a unit of work reads
         await conn.begin()
         rows = (await conn.execute(text("SELECT id, name FROM t ORDER BY id"))).all()
-    assert trips() - before == 1, "a read makes one trip: no cursor, fetch, close or rollback"
+    assert ran == [threading.current_thread().name], "one call: no cursor, fetch or rollback"
+    assert trips() == 0
     assert [tuple(row) for row in rows] == [(i + 1, f"n{i}") for i in range(70)]
 
 
-async def test_a_write_is_a_trip_per_statement_plus_the_commit(
-    database: Database, trips: Callable[[], int], tmp_path: Path
+async def test_a_write_runs_at_once_too_when_no_other_process_writes(
+    database: Database, ran: list[str], trips: Callable[[], int], tmp_path: Path
 ) -> None:
-    before = trips()
     async with database.transaction() as conn:
         inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
         updated = await conn.execute(text("UPDATE t SET name = 'b' WHERE name = 'a'"))
-    assert trips() - before == 3
+    assert ran == [threading.current_thread().name] * 2  # the commit is not a statement
+    assert trips() == 0
     assert inserted.lastrowid == 1
     assert updated.rowcount == 1
     assert _on_disk(tmp_path / "driver.db") == [(1, "b")]
+
+
+async def test_a_write_of_a_shared_database_runs_on_the_writers_thread(
+    tmp_path: Path, ran: list[str], trips: Callable[[], int]
+) -> None:
+    """It may wait for another process's write; the event loop does not wait with it."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}", shared=True)
+    try:
+        await database.migrate()
+        async with database.writer() as uow:
+            assert await uow.users.by_id("nobody") is None
+            await uow.commit()
+        assert ran[-2:] == ["sqlite-writes", "sqlite-writes"]  # the read, then the commit
+        assert trips() == 2
+        async with database.reader() as uow:
+            assert await uow.users.by_id("nobody") is None
+        assert ran[-1] == threading.current_thread().name
+        assert trips() == 2
+    finally:
+        await database.dispose()
 
 
 async def test_what_is_not_committed_is_rolled_back(database: Database, tmp_path: Path) -> None:
@@ -107,37 +149,26 @@ async def test_a_failed_statement_surfaces_and_its_transaction_rolls_back(
     assert _on_disk(tmp_path / "driver.db") == [(1, "after")]
 
 
-def _thread_of_each(database: Database, count: int) -> Any:
-    async def one(i: int) -> int:
-        async with database.engine.connect() as conn:  # `count` connections open at once
-            rows = await conn.execute(text("SELECT :i"), {"i": i})
-            await asyncio.sleep(0.01)
-            assert rows.scalar_one() == i
-            raw = await conn.get_raw_connection()
-            thread: int = await raw.driver_connection._execute(threading.get_ident)
-            return thread
-
-    return asyncio.gather(*(one(i) for i in range(count)))
-
-
-async def test_every_connection_reads_on_one_shared_thread(database: Database) -> None:
-    threads = set(await _thread_of_each(database, 12))
-    assert len(threads) == 1
-    assert threading.get_ident() not in threads  # never the event loop's
-    assert [t.name for t in threading.enumerate()].count("sqlite") == 1
-
-
-def test_the_shared_thread_outlives_event_loops_and_engines(tmp_path: Path) -> None:
-    async def threads_of_a_new_engine() -> set[int]:
+async def test_connections_open_and_close_on_one_thread_that_outlives_event_loops(
+    tmp_path: Path,
+) -> None:
+    async def read_on_a_new_engine() -> list[int]:
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'loops.db'}")
         try:
-            return set(await _thread_of_each(database, 3))
+
+            async def one(i: int) -> int:
+                async with database.engine.connect() as conn:  # three open at once
+                    rows = await conn.execute(text("SELECT :i"), {"i": i})
+                    await asyncio.sleep(0.01)
+                    return int(rows.scalar_one())
+
+            return await asyncio.gather(*(one(i) for i in range(3)))
         finally:
             await database.dispose()
 
-    first, second = asyncio.run(threads_of_a_new_engine()), asyncio.run(threads_of_a_new_engine())
-    assert first == second
-    assert len(first) == 1
+    await asyncio.to_thread(asyncio.run, read_on_a_new_engine())  # another event loop
+    assert await read_on_a_new_engine() == [0, 1, 2]
+    assert [t.name for t in threading.enumerate()].count("sqlite") == 1
 
 
 def _can_write(path: Path) -> bool:
@@ -154,16 +185,16 @@ def _can_write(path: Path) -> bool:
 
 
 async def test_a_write_transaction_holds_the_write_lock_from_its_first_read(
-    database: Database, tmp_path: Path, trips: Callable[[], int]
+    database: Database, tmp_path: Path, ran: list[str]
 ) -> None:
     """What a unit of work reads, no other process changes before it writes (several
     worker processes share the file)."""
     path = tmp_path / "driver.db"
     await database.migrate()
     async with database.writer() as uow:
-        before = trips()
+        ran.clear()
         assert await uow.users.by_id("nobody") is None
-        assert trips() == before + 1  # BEGIN IMMEDIATE went with the read, in one trip
+        assert len(ran) == 1  # BEGIN IMMEDIATE went with the read, in one call
         assert not _can_write(path)
     assert _can_write(path)
     async with database.transaction() as conn:

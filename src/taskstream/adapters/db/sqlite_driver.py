@@ -1,13 +1,20 @@
-"""aiosqlite with one trip to a thread per statement, not four, and one thread for all.
+"""aiosqlite whose statements run on the caller's thread, unless they may wait.
 
-aiosqlite runs every call on a thread of the connection's own; SQLAlchemy's adapter makes
-four of them per statement (open a cursor, execute, fetch every row, close the cursor),
-and each trip costs a queue put, a wake-up of the event loop through its self-pipe and
-two hand-overs of the GIL: more CPU than a small indexed query itself. Here a cursor does
-the four in one trip, and a rollback or commit with no transaction open (every read)
-makes none. Every connection's calls run on one shared thread (`_Worker`). Everything
-else is aiosqlite's. (A server-side cursor, which the code does not use, would receive
-all its rows at once too.)
+aiosqlite runs every call on a thread of the connection's own, and SQLAlchemy's adapter
+makes four calls per statement (open a cursor, execute, fetch every row, close the
+cursor). Each trip to a thread and back costs a queue put, a wake-up of the event loop
+through its self-pipe, two hand-overs of the GIL and a turn of the loop: about 0.13 ms
+of CPU on a small machine, where SQLite answers an indexed query in microseconds. Here a
+statement runs where it is called, at once, with its rows, and a rollback or commit with
+no transaction open (every read) does nothing.
+
+That holds while no call can wait: SQLite in WAL mode lets readers read while one
+connection writes, and the database's in-process write lock lets one connection of the
+process write at a time. What may wait is a write transaction of a database other
+processes write to (`shared`): it waits for their writers, so it runs on a thread of
+its own (`Connection.write`), and the event loop goes on meanwhile. Opening and closing
+a connection go to a shared thread too. (A server-side cursor, which the code does not
+use, would receive all its rows at once.)
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ class Cursor:
         connection = self._connection
         connection.transaction_open = None  # unknown until the statement has run
         begin = connection.write() if connection.begin_immediately else None
-        outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
+        outcome: _Outcome = await connection._execute(
             _run, connection._conn, sql, parameters, many, begin
         )
         self.description, rows, self.rowcount, self.lastrowid, connection.transaction_open = outcome
@@ -115,19 +122,10 @@ class Cursor:
 
 
 class _Worker:
-    """The one thread that runs every connection's calls, in the order they are sent.
-
-    aiosqlite gives each connection a thread of its own: with the pool's fifteen
-    connections busy, fifteen threads hand the GIL to each other and to the event loop,
-    and under load that costs more CPU than the queries (a listing: 6.3 ms of CPU a
-    request with a thread per connection, 4.7 ms with one thread for all). One connection
-    never has two calls running (each is awaited before the next is sent), so a shared
-    thread may run them all. The database's in-process write lock lets one connection
-    write at a time, so a writer never waits for a lock held by a call queued behind it.
-    With several processes on one file (`taskstream up --workers N`), write transactions
-    run on a second thread (`_WRITER`): one that waits for another process's holds up no
-    read of this one.
-    """
+    """A thread that runs the calls of every connection sent to it, in order: one for
+    opening and closing connections, one for the write transactions of shared databases
+    (`taskstream up --workers N`), each of which may wait for another process's write.
+    aiosqlite would give every connection a thread of its own."""
 
     daemon = True  # SQLAlchemy sets it on each connection's thread
 
@@ -219,10 +217,10 @@ def _finish(end: Callable[[], None], lock: _WriteLock) -> None:
 
 
 _WORKER = _Worker("sqlite")
-"""Runs every call but those of write transactions."""
+"""Opens and closes connections."""
 _WRITER = _Worker("sqlite-writes")
-"""Runs the calls of write transactions: while one waits for another process's write
-lock, the reads of this process go on."""
+"""Runs the calls of write transactions of shared databases: while one waits for
+another process's write lock, the event loop goes on."""
 
 
 class Connection(aiosqlite.Connection):
@@ -248,14 +246,23 @@ class Connection(aiosqlite.Connection):
 
     def write(self) -> _WriteLock:
         """From now until the commit or rollback, a write transaction; if other processes
-        write to the database too, its calls go to the writers' thread. The lock to take
-        first."""
+        write to the database too, its calls go to the writers' thread (they may wait for
+        those processes). The lock to take first."""
         self.begin_immediately = False
         if self._write_lock is not _UNSHARED:
             self._writing = True
             _WRITER.start()
             self._tx = _WRITER.queue
         return self._write_lock
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a call here and now, or, in a write transaction of a shared database, on
+        the writers' thread."""
+        if self._writing:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
 
     def stop(self) -> asyncio.Future[Any] | None:
         """Close the SQLite connection on the shared thread, which goes on."""
@@ -285,7 +292,7 @@ class Connection(aiosqlite.Connection):
         return True
 
     def _ready(self) -> None:
-        """No write transaction ahead, and calls to the shared thread."""
+        """No write transaction ahead, and calls here again."""
         self.begin_immediately = False
         self._writing = False
         self._tx = _WORKER.queue
@@ -298,13 +305,13 @@ class Connection(aiosqlite.Connection):
 
     async def _end(self, end: Callable[[], None]) -> None:
         """Commit or roll back what is open; a write transaction gives its lock back and
-        the connection's calls go to the shared thread again."""
+        the connection's calls run here again."""
         try:
             if self.transaction_open is not False:
                 if self._writing:
-                    await self._execute(_finish, end, self._write_lock)  # type: ignore[no-untyped-call]
+                    await self._execute(_finish, end, self._write_lock)
                 else:
-                    await self._execute(end)  # type: ignore[no-untyped-call]
+                    await self._execute(end)
                 self.transaction_open = False
         finally:
             self._ready()
