@@ -11,10 +11,10 @@ no transaction open (every read) does nothing.
 That holds while no call can wait: SQLite in WAL mode lets readers read while one
 connection writes, and the database's in-process write lock lets one connection of the
 process write at a time. What may wait is a write transaction of a database other
-processes write to (`shared`): it waits for their writers, so it runs on a thread of
-its own (`Connection.write`), and the event loop goes on meanwhile. Opening and closing
-a connection go to a shared thread too. (A server-side cursor, which the code does not
-use, would receive all its rows at once.)
+processes write to (`shared`) while one of them writes: it runs on a thread of its own,
+waiting there for their lock, and the event loop goes on meanwhile (`Connection.write`).
+Opening and closing a connection go to a shared thread too. (A server-side cursor, which
+the code does not use, would receive all its rows at once.)
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ class Cursor:
 class _Worker:
     """A thread that runs the calls of every connection sent to it, in order: one for
     opening and closing connections, one for the write transactions of shared databases
-    (`taskstream up --workers N`), each of which may wait for another process's write.
-    aiosqlite would give every connection a thread of its own."""
+    (`taskstream up --workers N`) that wait for another process's write. aiosqlite would
+    give every connection a thread of its own."""
 
     daemon = True  # SQLAlchemy sets it on each connection's thread
 
@@ -181,14 +181,28 @@ class _WriteLock:
 
     def __init__(self, database: str | None) -> None:
         self._fd = None if database is None else os.open(f"{database}-writer", _CREATE, 0o600)
+        self._held = False
+
+    def take(self) -> bool:
+        """Take the lock if no other process holds it; whether this process holds it."""
+        if self._fd is not None and not self._held:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        self._held = True
+        return True
 
     def acquire(self) -> None:
-        if self._fd is not None:
+        """Take the lock, waiting for the other processes' writers if need be."""
+        if self._fd is not None and not self._held:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = True
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._held = False
 
 
 _CREATE = os.O_CREAT | os.O_RDWR
@@ -219,15 +233,17 @@ def _finish(end: Callable[[], None], lock: _WriteLock) -> None:
 _WORKER = _Worker("sqlite")
 """Opens and closes connections."""
 _WRITER = _Worker("sqlite-writes")
-"""Runs the calls of write transactions of shared databases: while one waits for
-another process's write lock, the event loop goes on."""
+"""Runs the calls of write transactions of shared databases that wait for another
+process's write lock: meanwhile, the event loop goes on."""
 
 
 class Connection(aiosqlite.Connection):
     transaction_open: bool | None = False
     """Whether SQLite has a transaction open, as of the last statement (None: unknown)."""
     _writing = False
-    """Whether a write transaction is open (see `write`)."""
+    """Whether a write transaction of a shared database is open (see `write`)."""
+    _away = False
+    """Whether its calls run on the writers' thread (see `write`)."""
     begin_immediately = False
     """Whether the next statement opens a write transaction first (`BEGIN IMMEDIATE`, in
     the same trip): a unit of work that writes holds SQLite's write lock from its first
@@ -245,20 +261,21 @@ class Connection(aiosqlite.Connection):
         self._write_lock = write_lock
 
     def write(self) -> _WriteLock:
-        """From now until the commit or rollback, a write transaction; if other processes
-        write to the database too, its calls go to the writers' thread (they may wait for
-        those processes). The lock to take first."""
+        """From now until the commit or rollback, a write transaction. If other processes
+        write to the database too and one is writing, its calls go to the writers' thread,
+        where the first waits for that process. The lock to take first."""
         self.begin_immediately = False
         if self._write_lock is not _UNSHARED:
             self._writing = True
-            _WRITER.start()
-            self._tx = _WRITER.queue
+            if not self._write_lock.take():
+                self._away = True
+                _WRITER.start()
+                self._tx = _WRITER.queue
         return self._write_lock
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a call here and now, or, in a write transaction of a shared database, on
-        the writers' thread."""
-        if self._writing:
+        """Run a call here and now, or on the writers' thread (see `write`)."""
+        if self._away:
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
@@ -294,7 +311,7 @@ class Connection(aiosqlite.Connection):
     def _ready(self) -> None:
         """No write transaction ahead, and calls here again."""
         self.begin_immediately = False
-        self._writing = False
+        self._writing = self._away = False
         self._tx = _WORKER.queue
 
     async def commit(self) -> None:
