@@ -650,8 +650,10 @@ def server_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKSTREAM_")}
     env.update(
         TASKSTREAM_DATA_DIR=str(data_dir),
-        # Tokens must outlive the run; the bench logs in once per user, from one address.
+        # Tokens must outlive the run; the bench signs up and logs in every user from one
+        # address.
         TASKSTREAM_ACCESS_TOKEN_MINUTES="240",
+        TASKSTREAM_SIGNUPS_PER_ADDRESS="100000",
         TASKSTREAM_LOGIN_ATTEMPTS_PER_ADDRESS="100000",
         TASKSTREAM_LOGIN_ATTEMPTS_PER_ACCOUNT="100000",
     )

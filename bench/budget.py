@@ -27,7 +27,7 @@ from _load import ServerProcess, ServerStartError, free_port, table
 from api import taskstream_executable
 from scale import API_PREFIX, Requests, Target, load, login, measure, prepare
 
-BUDGET_MS: Final = {"list": 5.0, "create": 12.0}
+BUDGET_MS: Final = {"list": 2.5, "create": 3.5}
 """Server CPU milliseconds per request (filtered list of 50 rows, create)."""
 FAIL_AT: Final = 2.0
 TASKS: Final = 1000

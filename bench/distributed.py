@@ -105,8 +105,10 @@ INSTANCE_ENV: Final = {
     "TASKSTREAM_DIST_DAPR_GRPC_BASE": "23700",
     "TASKSTREAM_DIST_DATABASE": "taskstream_bench",
     "TASKSTREAM_DIST_FRESH": "1",
-    # Tokens must outlive the run; the bench logs in once per user, from one address.
+    # Tokens must outlive the run; the bench signs up and logs in every user from one
+    # address.
     "TASKSTREAM_ACCESS_TOKEN_MINUTES": "240",
+    "TASKSTREAM_SIGNUPS_PER_ADDRESS": "100000",
     "TASKSTREAM_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
     "TASKSTREAM_LOGIN_ATTEMPTS_PER_ACCOUNT": "100000",
 }
