@@ -185,11 +185,12 @@ class _WriteLock:
 
     def take(self) -> bool:
         """Take the lock if no other process holds it; whether this process holds it."""
-        if self._fd is not None and not self._held:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
+        if self._fd is None or self._held:
+            return True
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
         self._held = True
         return True
 
@@ -197,12 +198,12 @@ class _WriteLock:
         """Take the lock, waiting for the other processes' writers if need be."""
         if self._fd is not None and not self._held:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
-        self._held = True
+            self._held = True
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._held = False
+            self._held = False
 
 
 _CREATE = os.O_CREAT | os.O_RDWR
