@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import pytest
 import yaml
 
 from taskstream.adapters.dapr import DaprEventBus, Sidecar, dead_letter_topic
-from taskstream.app.events import EventType, Topic
-from taskstream.bootstrap import SERVICES, SQL_SERVICES, SUBSCRIBED
+from taskstream.app.events import Topic
+from taskstream.bootstrap import SERVICES, SQL_SERVICES, SUBSCRIBED, build
 from taskstream.settings import Settings
 from tests.chart.conftest import (
     CHART,
@@ -265,27 +266,28 @@ def test_every_service_has_a_deployment_whose_dapr_app_id_and_port_match_its_set
     assert {n for n, s in values["services"].items() if s["sql"]} == SQL_SERVICES
 
 
-def _code_subscriptions() -> set[tuple[str, str, str, str | None]]:
-    """(app id, topic, route, dead-letter topic) of every subscription the services answer
-    daprd with, built by the code itself (DaprEventBus.dapr_subscriptions)."""
+def _code_subscriptions(data_dir: Path) -> set[tuple[str, str, str, str | None, str]]:
+    """(app id, topic, route, dead-letter topic, bulk options as JSON) of every subscription
+    the services answer daprd with, built by the code itself from each service's handlers
+    (DaprEventBus.dapr_subscriptions)."""
+    container = build(Settings(data_dir=data_dir, jwt_secret="s" * 40))  # type: ignore[arg-type]
+    handles = {service.name: service.subscriptions() for service in container.services}
 
-    async def handler(_event: object) -> None:  # pragma: no cover - never delivered
-        return None
-
-    async def collect() -> set[tuple[str, str, str, str | None]]:
+    async def collect() -> set[tuple[str, str, str, str | None, str]]:
         found = set()
         for app_id in SERVICES:
             sidecar = Sidecar(0)
             try:
                 bus = DaprEventBus(sidecar, "pubsub", app_id)
-                for topic in SUBSCRIBED.get(app_id, ()):
-                    bus.subscribe("test", topic, frozenset(EventType), handler)
+                for h in handles.get(app_id, ()):
+                    bus.subscribe(h.name, h.topic, h.types, h.handler, h.batch)
                 if app_id == "api":  # as bootstrap.build_service wires it
                     for consumer, topics in SUBSCRIBED.items():
                         for topic in topics:
                             bus.park_dead_letters(consumer, topic, None)  # type: ignore[arg-type]
                 for s in bus.dapr_subscriptions():
-                    found.add((app_id, s["topic"], s["route"], s.get("deadLetterTopic")))
+                    bulk = json.dumps(s.get("bulkSubscribe"), sort_keys=True)
+                    found.add((app_id, s["topic"], s["route"], s.get("deadLetterTopic"), bulk))
             finally:
                 await sidecar.close()
         return found
@@ -293,16 +295,19 @@ def _code_subscriptions() -> set[tuple[str, str, str, str | None]]:
     return asyncio.run(collect())
 
 
-def test_subscriptions_are_the_ones_the_code_answers_daprd_with(values_name: str) -> None:
+def test_subscriptions_are_the_ones_the_code_answers_daprd_with(
+    values_name: str, tmp_path: Path
+) -> None:
     rendered = set()
     for subscription in objects(values_name, "Subscription"):
         spec = subscription["spec"]
         [app_id] = subscription["scopes"]
         assert spec["pubsubname"] == "pubsub"
+        bulk = json.dumps(spec.get("bulkSubscribe"), sort_keys=True)
         rendered.add(
-            (app_id, spec["topic"], spec["routes"]["default"], spec.get("deadLetterTopic"))
+            (app_id, spec["topic"], spec["routes"]["default"], spec.get("deadLetterTopic"), bulk)
         )
-    assert rendered == _code_subscriptions()
+    assert rendered == _code_subscriptions(tmp_path)
 
 
 def test_kafka_topics_are_the_codes_and_every_dead_letter_topic(values_name: str) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
+from taskstream.entrypoints.api.errors import BodyLimitMiddleware
 from taskstream.settings import Settings
 from tests.integration.conftest import Login
 
@@ -45,6 +48,27 @@ async def test_a_streamed_body_over_the_limit_is_refused(
         "/tasks", headers={**ada, "Content-Type": "application/json"}, content=chunks()
     )
     assert response.status_code == 413
+
+
+async def test_a_sidecars_deliveries_are_not_limited() -> None:
+    """A Dapr sidecar's bulk delivery holds up to a hundred events: more than a client sends."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await PlainTextResponse(str(len(body)))(scope, receive, send)
+
+    limited = BodyLimitMiddleware(app, max_bytes=1024, exempt_prefix="/events/")
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        delivered = await client.post("/events/task-events/bulk", content=b"x" * 4096)
+        assert (delivered.status_code, delivered.text) == (200, "4096")
+        refused = await client.post("/api/v1/tasks", content=b"x" * 4096)
+        assert refused.status_code == 413
 
 
 async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:

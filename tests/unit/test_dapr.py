@@ -4,6 +4,7 @@ What goes over the wire to a real daprd is covered by tests/e2e."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -96,9 +97,12 @@ async def test_each_topic_is_one_subscription_with_its_dead_letter_topic(
     async def handler(event: CloudEvent) -> None:
         return None
 
-    bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler)
+    async def batch(events: list[CloudEvent]) -> None:
+        return None
+
+    bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler, batch)
     bus.subscribe("y", Topic.TASK_EVENTS, frozenset({EventType.TASK_DELETED}), handler)
-    bus.subscribe("z", Topic.REMINDERS, frozenset({EventType.REMINDER_DUE}), handler)
+    bus.subscribe("z", Topic.REMINDERS, frozenset({EventType.REMINDER_DUE}), handler, batch)
     assert bus.dapr_subscriptions() == [
         {
             "pubsubname": "pubsub",
@@ -106,11 +110,12 @@ async def test_each_topic_is_one_subscription_with_its_dead_letter_topic(
             "route": "/events/task-events",
             "deadLetterTopic": "dead-letters.audit.task-events",
         },
-        {
+        {  # every handler of the topic takes batches: delivered in bulk
             "pubsubname": "pubsub",
             "topic": "reminders",
-            "route": "/events/reminders",
+            "route": "/events/reminders/bulk",
             "deadLetterTopic": "dead-letters.audit.reminders",
+            "bulkSubscribe": {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 50},
         },
     ]
     assert dead_letter_topic("sync", Topic.TASK_UPDATES) == "dead-letters.sync.task-updates"
@@ -161,3 +166,60 @@ async def test_a_delivery_runs_in_its_events_trace_and_is_counted(bus: DaprEvent
         before[1] + 1,
     )
     assert trace.current() is None  # the context ends with the delivery
+
+
+def _bulk(*events: object) -> bytes:
+    """A bulk delivery as daprd sends it: an entry per message, the event as JSON."""
+    entries = [
+        {"entryId": f"entry-{i}", "event": event, "contentType": "application/cloudevents+json"}
+        for i, event in enumerate(events)
+    ]
+    envelope = {"entries": entries, "id": "b1", "pubsubname": "pubsub", "topic": "task-events"}
+    return json.dumps(envelope).encode()
+
+
+async def test_a_bulk_delivery_hands_each_handler_its_events_at_once(bus: DaprEventBus) -> None:
+    batches: list[list[str]] = []
+
+    async def one(event: CloudEvent) -> None:
+        raise AssertionError("a batch handler takes the events of a bulk delivery")
+
+    async def batch(events: list[CloudEvent]) -> None:
+        batches.append([event.id for event in events])
+
+    bus.subscribe("a", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), one, batch)
+    created = [replace(_event(), id=f"e{i}").to_dict() for i in range(3)]
+    deleted = replace(_event(EventType.TASK_DELETED), id="d1").to_dict()
+    body = _bulk(created[0], deleted, "not an event", created[1], created[2])
+    statuses = await bus.deliver_bulk("task-events", body)
+    assert batches == [["e0", "e1", "e2"]]  # in order, of its types only
+    assert statuses == [
+        {"entryId": "entry-0", "status": "SUCCESS"},
+        {"entryId": "entry-1", "status": "SUCCESS"},
+        {"entryId": "entry-2", "status": "DROP"},
+        {"entryId": "entry-3", "status": "SUCCESS"},
+        {"entryId": "entry-4", "status": "SUCCESS"},
+    ]
+    assert bus.delivered == 4
+    assert await bus.deliver_bulk("task-events", b"not json") == []
+
+
+async def test_a_failed_batch_goes_one_by_one_and_only_what_fails_is_retried(
+    bus: DaprEventBus,
+) -> None:
+    handled: list[str] = []
+
+    async def one(event: CloudEvent) -> None:
+        if event.id == "e1":
+            raise ConnectionError("the database went away")
+        handled.append(event.id)
+
+    async def batch(events: list[CloudEvent]) -> None:
+        raise ConnectionError("the database went away")
+
+    bus.subscribe("a", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), one, batch)
+    body = _bulk(*(replace(_event(), id=f"e{i}").to_dict() for i in range(3)))
+    statuses = await bus.deliver_bulk("task-events", body)
+    assert handled == ["e0", "e2"]
+    assert [status["status"] for status in statuses] == ["SUCCESS", "RETRY", "SUCCESS"]
+    assert bus.delivered == 2

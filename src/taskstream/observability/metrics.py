@@ -78,9 +78,9 @@ def published(topic: str, count: int = 1) -> None:
         EVENTS_PUBLISHED.labels(topic).inc(count)
 
 
-def consumed(topic: str, subscriber: str, outcome: str) -> None:
+def consumed(topic: str, subscriber: str, outcome: str, count: int = 1) -> None:
     """`outcome`: handled, dropped (no retry can help) or failed (retried later)."""
-    EVENTS_CONSUMED.labels(topic, subscriber, outcome).inc()
+    EVENTS_CONSUMED.labels(topic, subscriber, outcome).inc(count)
     if outcome == "failed":
         HANDLER_FAILURES.labels(topic, subscriber).inc()
 

@@ -93,7 +93,11 @@ def create_app(container: Container, *, migrate: bool = True) -> FastAPI:
     install_error_handlers(app)
     chat_max = container.settings.chat_max_message_chars
     openapi.install(app, limits={"ChatIn": {"message": {"maxLength": chat_max}}})
-    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=container.settings.max_body_bytes,
+        exempt_prefix=None if container.dapr is None else "/events/",
+    )
     app.add_middleware(HardeningMiddleware, no_store_prefix=f"{API_PREFIX}/auth/")
     observability.install(app, serve_metrics=container.settings.metrics_port is None)
 

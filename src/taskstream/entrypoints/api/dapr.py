@@ -3,6 +3,8 @@
 - GET /dapr/subscribe: this app's subscriptions (one route per topic, each with its
   dead-letter topic);
 - POST /events/{topic}: a delivery; the answer is {"status": "SUCCESS" | "RETRY" | "DROP"};
+- POST /events/{topic}/bulk: a bulk delivery (a topic subscribed in bulk); the answer is
+  {"statuses": [{"entryId": ..., "status": ...}, ...]}, one per entry;
 - POST /job/{name}: a job of the Dapr scheduler fell due (reminders, notifier);
 - POST /internal/v1/tasks/{task_id}/next-occurrence: service invocation from `recurring`
   (api only).
@@ -62,6 +64,10 @@ def install(app: FastAPI, container: Container) -> None:
     @router.post("/events/{topic}")
     async def deliver(topic: str, request: Request, dapr: Sidecar) -> dict[str, str]:
         return {"status": await dapr.bus.deliver(topic, await request.body())}
+
+    @router.post("/events/{topic}/bulk")
+    async def deliver_bulk(topic: str, request: Request, dapr: Sidecar) -> dict[str, Any]:
+        return {"statuses": await dapr.bus.deliver_bulk(topic, await request.body())}
 
     if container.dapr is not None and container.dapr.jobs is not None:
 

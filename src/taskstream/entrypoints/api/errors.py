@@ -143,14 +143,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, whether or not they declare a length."""
+    """Refuses request bodies over `max_bytes` with 413, whether or not they declare a length.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths under `exempt_prefix` are not limited: the deliveries of a Dapr sidecar, which
+    only the sidecar may make (their routes check its token before reading the body), and
+    whose bulk deliveries hold up to a hundred events."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt_prefix is not None and scope["path"].startswith(self.exempt_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         too_large = f"The request body is larger than {self.max_bytes} bytes."
