@@ -97,25 +97,22 @@ async def test_each_topic_is_one_subscription_with_its_dead_letter_topic(
     async def handler(event: CloudEvent) -> None:
         return None
 
-    async def batch(events: list[CloudEvent]) -> None:
-        return None
-
-    bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler, batch)
+    bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler)
     bus.subscribe("y", Topic.TASK_EVENTS, frozenset({EventType.TASK_DELETED}), handler)
-    bus.subscribe("z", Topic.REMINDERS, frozenset({EventType.REMINDER_DUE}), handler, batch)
+    bus.subscribe("z", Topic.TASK_UPDATES, frozenset({EventType.TASK_CHANGED}), handler)
     assert bus.dapr_subscriptions() == [
-        {
+        {  # in bulk
             "pubsubname": "pubsub",
             "topic": "task-events",
-            "route": "/events/task-events",
+            "route": "/events/task-events/bulk",
             "deadLetterTopic": "dead-letters.audit.task-events",
-        },
-        {  # every handler of the topic takes batches: delivered in bulk
-            "pubsubname": "pubsub",
-            "topic": "reminders",
-            "route": "/events/reminders/bulk",
-            "deadLetterTopic": "dead-letters.audit.reminders",
             "bulkSubscribe": {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 50},
+        },
+        {  # live updates: each event the moment it arrives
+            "pubsubname": "pubsub",
+            "topic": "task-updates",
+            "route": "/events/task-updates",
+            "deadLetterTopic": "dead-letters.audit.task-updates",
         },
     ]
     assert dead_letter_topic("sync", Topic.TASK_UPDATES) == "dead-letters.sync.task-updates"
@@ -178,8 +175,11 @@ def _bulk(*events: object) -> bytes:
     return json.dumps(envelope).encode()
 
 
-async def test_a_bulk_delivery_hands_each_handler_its_events_at_once(bus: DaprEventBus) -> None:
+async def test_a_bulk_delivery_hands_a_batch_handler_its_events_at_once(
+    bus: DaprEventBus,
+) -> None:
     batches: list[list[str]] = []
+    one_by_one: list[str] = []
 
     async def one(event: CloudEvent) -> None:
         raise AssertionError("a batch handler takes the events of a bulk delivery")
@@ -187,12 +187,17 @@ async def test_a_bulk_delivery_hands_each_handler_its_events_at_once(bus: DaprEv
     async def batch(events: list[CloudEvent]) -> None:
         batches.append([event.id for event in events])
 
+    async def each(event: CloudEvent) -> None:
+        one_by_one.append(event.id)
+
     bus.subscribe("a", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), one, batch)
+    bus.subscribe("b", Topic.TASK_EVENTS, frozenset(EventType), each)
     created = [replace(_event(), id=f"e{i}").to_dict() for i in range(3)]
     deleted = replace(_event(EventType.TASK_DELETED), id="d1").to_dict()
     body = _bulk(created[0], deleted, "not an event", created[1], created[2])
     statuses = await bus.deliver_bulk("task-events", body)
     assert batches == [["e0", "e1", "e2"]]  # in order, of its types only
+    assert one_by_one == ["e0", "d1", "e1", "e2"]
     assert statuses == [
         {"entryId": "entry-0", "status": "SUCCESS"},
         {"entryId": "entry-1", "status": "SUCCESS"},

@@ -40,8 +40,11 @@ log = logging.getLogger(__name__)
 Status = Literal["SUCCESS", "RETRY", "DROP"]
 CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
 BULK_SUBSCRIBE: Final = {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 50}
-"""How daprd hands its events to a subscription whose handlers all take batches: up to 100
-per request, each request sent within 50 ms of its first event."""
+"""How daprd hands the events of a topic subscribed in bulk to the app: up to 100 per
+request, each request sent within 50 ms of its first event."""
+AT_ONCE: Final = frozenset({Topic.TASK_UPDATES.value})
+"""The topics delivered one event per request, the moment it arrives: the live updates,
+which a person waits to see. Every other topic is subscribed in bulk."""
 TOKEN_HEADER: Final = "dapr-api-token"  # noqa: S105 - a header name, not a secret
 
 
@@ -111,11 +114,12 @@ class DaprEventBus:
     help, RETRY otherwise (daprd retries per the resiliency policy, then dead-letters it).
     Handlers are idempotent, so a retry after a partial success does no harm.
 
-    A topic whose handlers all take batches (audit's) is subscribed in bulk instead
-    (`BULK_SUBSCRIBE`, routed to `/events/{topic}/bulk`): `deliver_bulk` hands each handler
-    the events of a request at once, one write for many where one request and one write
-    per event cost the service most of its CPU, and answers for each entry as above. A
-    batch that fails goes to the handler one event at a time.
+    A topic not in `AT_ONCE` is subscribed in bulk instead (`BULK_SUBSCRIBE`, routed to
+    `/events/{topic}/bulk`): one request for many events, where a request per event cost
+    the consumers most of their CPU. `deliver_bulk` hands a handler that takes batches
+    (audit's) the events of a request at once, one write for many, and any other handler
+    each event in turn, in order; it answers for each entry as above. A batch that fails
+    goes to the handler one event at a time.
     """
 
     def __init__(self, sidecar: Sidecar, pubsub: str, app_id: str) -> None:
@@ -191,14 +195,14 @@ class DaprEventBus:
     def dapr_subscriptions(self) -> list[dict[str, Any]]:
         """The answer to daprd's GET /dapr/subscribe."""
         subscriptions: list[dict[str, Any]] = []
-        for topic, handlers in self._handlers.items():
+        for topic in self._handlers:
             subscription: dict[str, Any] = {
                 "pubsubname": self._pubsub,
                 "topic": topic,
                 "route": f"/events/{topic}",
                 "deadLetterTopic": dead_letter_topic(self._app_id, Topic(topic)),
             }
-            if all(handler.batch is not None for handler in handlers):
+            if topic not in AT_ONCE:
                 subscription.update(route=f"/events/{topic}/bulk", bulkSubscribe=BULK_SUBSCRIBE)
             subscriptions.append(subscription)
         subscriptions += [
@@ -228,8 +232,9 @@ class DaprEventBus:
         return status
 
     async def deliver_bulk(self, topic: str, body: bytes) -> list[dict[str, str]]:
-        """Hand a bulk delivery from daprd to the handlers of `topic`, each its events at
-        once; the status of each entry, as `deliver` answers for one event."""
+        """Hand a bulk delivery from daprd to the handlers of `topic`: all its events at
+        once to a handler that takes batches, each in turn to the others. The status of
+        each entry, as `deliver` answers for one event."""
         statuses: dict[str, Status] = {}
         events: list[tuple[str, CloudEvent]] = []
         for entry_id, event in _bulk_entries(topic, body):
@@ -240,21 +245,22 @@ class DaprEventBus:
             mine = [(entry_id, event) for entry_id, event in events if event.type in handler.types]
             if not mine:
                 continue
-            assert handler.batch is not None
-            try:
-                await handler.batch([event for _, event in mine])
-            except Exception:
-                log.warning(
-                    "%s failed on a batch of %d events; handling them one by one",
-                    handler.name,
-                    len(mine),
-                    exc_info=True,
-                )
-                for entry_id, event in mine:
-                    if not await self._handle(topic, handler, event):
-                        statuses[entry_id] = "RETRY"
-            else:
-                metrics.consumed(topic, handler.name, "handled", len(mine))
+            if handler.batch is not None:
+                try:
+                    await handler.batch([event for _, event in mine])
+                except Exception:
+                    log.warning(
+                        "%s failed on a batch of %d events; handling them one by one",
+                        handler.name,
+                        len(mine),
+                        exc_info=True,
+                    )
+                else:
+                    metrics.consumed(topic, handler.name, "handled", len(mine))
+                    continue
+            for entry_id, event in mine:
+                if not await self._handle(topic, handler, event):
+                    statuses[entry_id] = "RETRY"
         self.delivered += sum(statuses[entry_id] == "SUCCESS" for entry_id, _ in events)
         return [{"entryId": entry_id, "status": status} for entry_id, status in statuses.items()]
 
