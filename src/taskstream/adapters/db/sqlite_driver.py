@@ -243,8 +243,6 @@ class Connection(aiosqlite.Connection):
     """Whether SQLite has a transaction open, as of the last statement (None: unknown)."""
     _writing = False
     """Whether a write transaction of a shared database is open (see `write`)."""
-    _away = False
-    """Whether its calls run on the writers' thread (see `write`)."""
     begin_immediately = False
     """Whether the next statement opens a write transaction first (`BEGIN IMMEDIATE`, in
     the same trip): a unit of work that writes holds SQLite's write lock from its first
@@ -269,14 +267,13 @@ class Connection(aiosqlite.Connection):
         if self._write_lock is not _UNSHARED:
             self._writing = True
             if not self._write_lock.take():
-                self._away = True
                 _WRITER.start()
                 self._tx = _WRITER.queue
         return self._write_lock
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a call here and now, or on the writers' thread (see `write`)."""
-        if self._away:
+        if self._tx is _WRITER.queue:
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
@@ -312,7 +309,7 @@ class Connection(aiosqlite.Connection):
     def _ready(self) -> None:
         """No write transaction ahead, and calls here again."""
         self.begin_immediately = False
-        self._writing = self._away = False
+        self._writing = False
         self._tx = _WORKER.queue
 
     async def commit(self) -> None:
