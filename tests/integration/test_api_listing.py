@@ -201,28 +201,6 @@ async def test_the_default_listing_is_read_in_the_order_of_an_index(container: C
     assert "Sort" not in plan, plan
 
 
-async def test_the_search_functions_keep_their_plans(container: Container) -> None:
-    """PostgreSQL plans a LANGUAGE sql function that it cannot inline again on every call
-    from a new statement (every insert and update of a task, for the search column); a
-    PL/pgSQL one, once per session."""
-    if container.database.dialect == "sqlite":
-        pytest.skip("SQLite's search terms come from a Python function")
-    async with container.database.engine.connect() as conn:
-        languages = dict(
-            (
-                await conn.exec_driver_sql(
-                    "SELECT p.proname, l.lanname FROM pg_proc p JOIN pg_language l "
-                    "ON l.oid = p.prolang WHERE p.proname LIKE 'taskstream\\_%'"
-                )
-            ).all()
-        )
-    assert languages == {
-        "taskstream_unaccent": "plpgsql",
-        "taskstream_search_vector": "plpgsql",
-        "taskstream_search_query": "plpgsql",
-    }
-
-
 async def test_sort_by_priority_and_title(client: httpx.AsyncClient, ada: Headers) -> None:
     by_priority = await _titles(client, ada, "sort=priority&order=desc")
     assert by_priority[0] == "Quarterly tax return"

@@ -52,7 +52,7 @@ class SqlUserDirectory:
         self._database = database
 
     async def contact(self, user_id: str) -> Contact | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             user = (
                 (
                     await conn.execute(
@@ -109,7 +109,7 @@ class SqlWebhookStore:
         return True
 
     async def of_user(self, user_id: str) -> list[Webhook]:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (
                 await conn.execute(
                     select(webhooks)
@@ -120,7 +120,7 @@ class SqlWebhookStore:
             return [_webhook(row) for row in rows]
 
     async def get(self, user_id: str, webhook_id: str) -> Webhook | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (
                 (
                     await conn.execute(

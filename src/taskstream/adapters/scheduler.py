@@ -88,7 +88,7 @@ class InProcessScheduler:
             await conn.execute(delete(jobs).where(jobs.c.name == name))
 
     async def get(self, name: str) -> Job | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (await conn.execute(select(jobs).where(jobs.c.name == name))).first()
         return None if row is None else Job(row.name, row.due_at, row.payload)
 
@@ -116,7 +116,7 @@ class InProcessScheduler:
     async def fire_due(self) -> int:
         """Fire every job whose moment has come; how many fired."""
         now = self._clock.now()
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (
                 await conn.execute(
                     select(jobs)
@@ -161,7 +161,7 @@ class InProcessScheduler:
             )
 
     async def _until_next(self) -> float:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             earliest = (
                 await conn.execute(select(jobs.c.due_at).order_by(jobs.c.due_at).limit(1))
             ).scalar_one_or_none()

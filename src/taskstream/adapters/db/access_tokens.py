@@ -65,7 +65,7 @@ class SqlAccessTokenStore:
         return True
 
     async def of_user(self, user_id: str) -> list[AccessToken]:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (
                 await conn.execute(
                     select(access_tokens)
@@ -89,7 +89,7 @@ class SqlAccessTokenStore:
         return bool(result.rowcount)
 
     async def principal(self, token_hash: str, now: datetime) -> Principal | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (
                 await conn.execute(
                     select(

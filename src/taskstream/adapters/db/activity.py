@@ -52,7 +52,7 @@ class SqlActivityLog:
             .order_by(activity.c.time.desc(), activity.c.seq.desc())
             .limit(query.limit + 1)
         )
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (await conn.execute(statement)).all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]

@@ -43,7 +43,7 @@ class SqlConversationStore:
             )
 
     async def get(self, user_id: str, conversation_id: str) -> Conversation | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (
                 await conn.execute(
                     select(conversations).where(
@@ -55,7 +55,7 @@ class SqlConversationStore:
         return None if row is None else _conversation(row._mapping)
 
     async def of_user(self, user_id: str, limit: int) -> list[Conversation]:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (
                 await conn.execute(
                     select(conversations)
@@ -77,7 +77,7 @@ class SqlConversationStore:
             .order_by(messages.c.seq.desc())
             .limit(limit)
         )
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (await conn.execute(statement)).all()
         return [
             message_of(

@@ -43,12 +43,12 @@ class SqlDeadLetterStore:
         query = select(dead_letters).order_by(dead_letters.c.failed_at).limit(limit)
         if not include_replayed:
             query = query.where(dead_letters.c.replayed_at.is_(None))
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (await conn.execute(query)).all()
         return [_letter(row) for row in rows]
 
     async def get(self, letter_id: str) -> DeadLetter | None:
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (
                 await conn.execute(select(dead_letters).where(dead_letters.c.id == letter_id))
             ).first()

@@ -58,7 +58,7 @@ class SqlInbox:
             .select_from(notifications)
             .where(mine, notifications.c.read_at.is_(None))
         )
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             rows = (await conn.execute(statement)).all()
             count = (await conn.execute(unread)).scalar_one()
         more = len(rows) > query.limit

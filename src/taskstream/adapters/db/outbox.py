@@ -223,7 +223,7 @@ class OutboxRelay:
         marked first. No marking commits between reading the rows and leaving out those
         published: the rows read unsent before it would count as never published."""
         for _ in range(2):
-            async with self._marking, self._database.engine.connect() as conn:
+            async with self._marking, self._database.read() as conn:
                 rows = (await conn.execute(self._unsent[topic])).all()
                 unpublished = [row for row in rows if row.seq not in self._published]
             if unpublished or len(rows) < self._batch:
@@ -256,5 +256,5 @@ class OutboxRelay:
         query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
         if topic is not None:
             query = query.where(outbox.c.topic == topic.value)
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             return int((await conn.execute(query)).scalar_one())

@@ -35,7 +35,7 @@ class SqlStateStore:
 
     async def get(self, key: str) -> StateItem | None:
         now = self._clock.now()
-        async with self._database.engine.connect() as conn:
+        async with self._database.read() as conn:
             row = (
                 await conn.execute(
                     select(state.c.value, state.c.etag).where(
