@@ -100,19 +100,27 @@ async def test_each_topic_is_one_subscription_with_its_dead_letter_topic(
     bus.subscribe("x", Topic.TASK_EVENTS, frozenset({EventType.TASK_CREATED}), handler)
     bus.subscribe("y", Topic.TASK_EVENTS, frozenset({EventType.TASK_DELETED}), handler)
     bus.subscribe("z", Topic.TASK_UPDATES, frozenset({EventType.TASK_CHANGED}), handler)
+    bus.subscribe("r", Topic.REMINDERS, frozenset({EventType.REMINDER_DUE}), handler)
     assert bus.dapr_subscriptions() == [
-        {  # in bulk
+        {  # in bulk, gathered for longer: work in the background
             "pubsubname": "pubsub",
             "topic": "task-events",
             "route": "/events/task-events/bulk",
             "deadLetterTopic": "dead-letters.audit.task-events",
-            "bulkSubscribe": {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 50},
+            "bulkSubscribe": {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 250},
         },
         {  # live updates: each event the moment it arrives
             "pubsubname": "pubsub",
             "topic": "task-updates",
             "route": "/events/task-updates",
             "deadLetterTopic": "dead-letters.audit.task-updates",
+        },
+        {  # in bulk: on their way to a person
+            "pubsubname": "pubsub",
+            "topic": "reminders",
+            "route": "/events/reminders/bulk",
+            "deadLetterTopic": "dead-letters.audit.reminders",
+            "bulkSubscribe": {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 50},
         },
     ]
     assert dead_letter_topic("sync", Topic.TASK_UPDATES) == "dead-letters.sync.task-updates"
