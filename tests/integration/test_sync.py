@@ -363,7 +363,8 @@ async def test_pings_are_answered(server: str, user: MakeUser) -> None:
 async def test_idle_users_beyond_the_cap_keep_only_their_offset() -> None:
     sync = SyncService(BUFFER, QUEUE, epoch="e1", idle_streams=2)
     events = EventFactory("tests/sync", new_id, AdjustableClock())
-    for user_id in ("ada", "bob", "cy"):  # none connected: ada is the least recent
+    for user_id in ("ada", "bob", "cy"):  # connected once, none now: ada is the least recent
+        sync.disconnect(sync.connect(user_id, since=None, epoch=None))
         await sync.push(events.make(EventType.NOTIFICATION, user_id, {"for": user_id}))
     listening = sync.connect("dan", since=None, epoch=None)
     for _ in range(3):  # a user with a connection is never forgotten
@@ -382,3 +383,24 @@ async def test_idle_users_beyond_the_cap_keep_only_their_offset() -> None:
     assert listening.pending() == 3
     await sync.push(events.make(EventType.NOTIFICATION, "ada", {}))
     assert json.loads(await ada.next() or "{}")["offset"] == 2
+
+
+async def test_messages_are_kept_from_a_users_first_connection_on() -> None:
+    """Offsets reach a client only through a connection: before the first one, a stream
+    numbers its messages but keeps none (nobody could ask for them)."""
+    sync = SyncService(BUFFER, QUEUE, epoch="e1")
+    events = EventFactory("tests/sync", new_id, AdjustableClock())
+    await sync.push(events.make(EventType.NOTIFICATION, "ada", {"n": 1}))
+    assert sync.offset("ada") == 1
+
+    first = sync.connect("ada", since=0, epoch="e1")  # an offset no connection gave out
+    assert [json.loads(m) for m in first.first] == [
+        {"type": "hello", "epoch": "e1", "offset": 1},
+        {"type": "refetch", "reason": "too old"},
+    ]
+    sync.disconnect(first)
+    for n in (2, 3):
+        await sync.push(events.make(EventType.NOTIFICATION, "ada", {"n": n}))
+    again = sync.connect("ada", since=1, epoch="e1")
+    assert [json.loads(m).get("offset") for m in again.first] == [3, 2, 3]  # hello, 2, 3
+    assert [json.loads(m)["event"]["data"] for m in again.first[1:]] == [{"n": 2}, {"n": 3}]

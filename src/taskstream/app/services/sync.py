@@ -6,6 +6,9 @@ of recent events (a redelivered event is pushed once and takes no new offset) an
 user's open connections. Offsets are only meaningful within one `epoch`, a random id drawn
 when the process starts: a client that comes back with an offset of another epoch, or one
 older than the buffer, is told to refetch instead of being replayed a partial history.
+A client learns offsets only from its connections, so a stream buffers messages from its
+first connection on: a user who never connects (an API or MCP client, the assistant) costs
+an offset and recent event ids, not a buffer of messages nobody can ask for.
 
 The handler never awaits a socket: it puts the message, serialized once, into each
 connection's bounded queue and returns; each connection has its own sender (see
@@ -130,7 +133,12 @@ class _Stream:
     connections: set[Connection] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.recent = deque(maxlen=self.buffer_size)
+        self.recent = deque(maxlen=0)  # until the first connection
+
+    def attach(self, connection: Connection) -> None:
+        if self.recent.maxlen == 0:
+            self.recent = deque(maxlen=self.buffer_size)
+        self.connections.add(connection)
 
     def is_new(self, event_id: str) -> bool:
         if event_id in self.seen:
@@ -259,7 +267,7 @@ class SyncService:
         if since is not None or epoch is not None:
             first.extend(self._catch_up(stream, since, epoch))
         connection = Connection(user_id, first, self._queue_size, session)
-        stream.connections.add(connection)
+        stream.attach(connection)
         self._idle.pop(user_id, None)
         return connection
 
