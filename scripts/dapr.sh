@@ -230,7 +230,7 @@ cmd_probe() {
     cmd_start_scheduler
     trap 'stop_process daprd-probe daprd' EXIT
     cmd_start_sidecar probe "$http" "$grpc" "$TASKSTREAM_ROOT/deploy/local/components-probe"
-    curl -fsS "http://127.0.0.1:$http/v1.0/metadata" | grep -q '"type":"pubsub.kafka"' ||
+    [[ "$(curl -fsS "http://127.0.0.1:$http/v1.0/metadata")" == *'"type":"pubsub.kafka"'* ]] ||
         die "daprd did not load the pubsub.kafka component"
 
     log "publishing $marker to $topic through daprd"

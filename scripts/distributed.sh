@@ -194,7 +194,7 @@ pid_alive() {
     local pid
     pid="$(cat -- "$1" 2>/dev/null)" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" &&
+        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$2"* ]] &&
         printf '%s' "$pid"
 }
 

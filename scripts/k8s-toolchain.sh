@@ -143,7 +143,7 @@ install_actionlint() {
 # pointed at the published module of the same release (v0.X.Y for v1.X.Y).
 install_kube_apiserver() {
     is_complete "$KUBERNETES_HOME" && return 0
-    local build start staging_version="v0.${KUBERNETES_VERSION#1.}" ldflags module
+    local build start staging_version="v0.${KUBERNETES_VERSION#1.}" ldflags module version
     log "fetching k8s.io/kubernetes@v$KUBERNETES_VERSION from the Go module proxy"
     build="$(go_module_copy "k8s.io/kubernetes@v$KUBERNETES_VERSION" "kubernetes-$KUBERNETES_VERSION")"
     local edits=()
@@ -164,8 +164,12 @@ install_kube_apiserver() {
     # -mod=mod: the replaced modules add their checksums to the copy's go.sum.
     (cd -- "$build" && go_env go build -mod=mod -trimpath -ldflags "$ldflags" \
         -o "$KUBERNETES_HOME.partial/" ./cmd/kube-apiserver)
-    "$KUBERNETES_HOME.partial/kube-apiserver" --version | grep -qF "v$KUBERNETES_VERSION" ||
-        die "the built kube-apiserver does not run or reports another version"
+    # Read whole, then matched: under pipefail, `cmd --version | grep -q` fails when grep
+    # exits before cmd has written its last line (cmd dies of SIGPIPE): etcd writes four,
+    # and on a busy machine one check in ten failed so.
+    version="$("$KUBERNETES_HOME.partial/kube-apiserver" --version 2>&1)" || true
+    [[ "$version" == *"v$KUBERNETES_VERSION"* ]] ||
+        die "the built kube-apiserver does not run or reports another version: $version"
     finish "$KUBERNETES_HOME"
     rm -rf -- "$build"
     log "built kube-apiserver $KUBERNETES_VERSION in $(elapsed_since "$start")"
@@ -176,7 +180,7 @@ install_kube_apiserver() {
 # versions are the ones released with it).
 install_etcd() {
     is_complete "$ETCD_HOME" && return 0
-    local build start module
+    local build start module version
     log "fetching go.etcd.io/etcd/server/v3@v$ETCD_VERSION from the Go module proxy"
     build="$(go_module_copy "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "etcd-$ETCD_VERSION")"
     local edits=()
@@ -190,8 +194,9 @@ install_etcd() {
     mkdir -p -- "$ETCD_HOME.partial"
     (cd -- "$build" && go_env go build -mod=mod -trimpath -ldflags "-s -w" \
         -o "$ETCD_HOME.partial/etcd" .)
-    "$ETCD_HOME.partial/etcd" --version | grep -qF "$ETCD_VERSION" ||
-        die "the built etcd does not run or reports another version"
+    version="$("$ETCD_HOME.partial/etcd" --version 2>&1)" || true
+    [[ "$version" == *"$ETCD_VERSION"* ]] ||
+        die "the built etcd does not run or reports another version: $version"
     finish "$ETCD_HOME"
     rm -rf -- "$build"
     log "built etcd $ETCD_VERSION in $(elapsed_since "$start")"

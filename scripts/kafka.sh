@@ -58,7 +58,7 @@ running_pid() {
     local pid
     pid="$(cat -- "$KAFKA_PIDFILE" 2>/dev/null)" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$KAFKA_CONFIG" &&
+        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$KAFKA_CONFIG"* ]] &&
         printf '%s' "$pid"
 }
 
