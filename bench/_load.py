@@ -130,15 +130,12 @@ class ServerProcess:
         return total
 
     def peak_rss_bytes(self) -> int | None:
-        """The server process's high-water mark of resident memory (Linux), if known."""
-        try:
-            status = Path(f"/proc/{self.popen.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        return None
+        """The high-water marks of resident memory (Linux) of the server and its children,
+        summed (each process's own peak: together, at most what they held at once), if
+        known. The supervisor of several workers holds little itself."""
+        peaks = [_peak_rss(proc.pid) for proc in self._processes()]
+        known = [peak for peak in peaks if peak is not None]
+        return sum(known) if known else None
 
     def process_count(self) -> int:
         return len(self._processes())
@@ -170,6 +167,17 @@ class ServerProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=timeout_s)
+
+
+def _peak_rss(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 # --------------------------------------------------------------------------- workloads

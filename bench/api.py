@@ -704,7 +704,7 @@ class Memory:
         lines += [f"  {stage:<34}{rss / MB:7.1f} MB" for stage, rss in self.stages]
         peak = server.peak_rss_bytes()
         if peak is not None:
-            lines.append(f"  {'peak (VmHWM)':<34}{peak / MB:7.1f} MB")
+            lines.append(f"  {'peak (VmHWM, sum of processes)':<34}{peak / MB:7.1f} MB")
         lines.append(f"  {'bare app at rest (reference)':<34}{bare_rss / MB:7.1f} MB")
         return "\n".join(lines)
 
