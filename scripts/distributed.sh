@@ -188,16 +188,6 @@ EOF
 
 # --- processes ---------------------------------------------------------------------
 
-# pid_alive PIDFILE PATTERN: prints the pid in PIDFILE if that process lives and its
-# command line contains PATTERN (a recycled pid is not ours).
-pid_alive() {
-    local pid
-    pid="$(cat -- "$1" 2>/dev/null)" || return 1
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$2"* ]] &&
-        printf '%s' "$pid"
-}
-
 app_pid() { pid_alive "$RUN_DIR/app-$1.pid" "serve $1 --host 127.0.0.1 --port $(app_port "$1")"; }
 sidecar_pid() { pid_alive "$DAPR_BASE/daprd-$1.pid" "--app-id $1 "; }
 gateway_pid() { pid_alive "$RUN_DIR/gateway.pid" "$RUN_DIR/gateway"; }

@@ -143,7 +143,7 @@ install_actionlint() {
 # pointed at the published module of the same release (v0.X.Y for v1.X.Y).
 install_kube_apiserver() {
     is_complete "$KUBERNETES_HOME" && return 0
-    local build start staging_version="v0.${KUBERNETES_VERSION#1.}" ldflags module version
+    local build start staging_version="v0.${KUBERNETES_VERSION#1.}" ldflags module
     log "fetching k8s.io/kubernetes@v$KUBERNETES_VERSION from the Go module proxy"
     build="$(go_module_copy "k8s.io/kubernetes@v$KUBERNETES_VERSION" "kubernetes-$KUBERNETES_VERSION")"
     local edits=()
@@ -164,15 +164,21 @@ install_kube_apiserver() {
     # -mod=mod: the replaced modules add their checksums to the copy's go.sum.
     (cd -- "$build" && go_env go build -mod=mod -trimpath -ldflags "$ldflags" \
         -o "$KUBERNETES_HOME.partial/" ./cmd/kube-apiserver)
-    # Read whole, then matched: under pipefail, `cmd --version | grep -q` fails when grep
-    # exits before cmd has written its last line (cmd dies of SIGPIPE): etcd writes four,
-    # and on a busy machine one check in ten failed so.
-    version="$("$KUBERNETES_HOME.partial/kube-apiserver" --version 2>&1)" || true
-    [[ "$version" == *"v$KUBERNETES_VERSION"* ]] ||
-        die "the built kube-apiserver does not run or reports another version: $version"
+    check_version "$KUBERNETES_HOME.partial/kube-apiserver" "v$KUBERNETES_VERSION"
     finish "$KUBERNETES_HOME"
     rm -rf -- "$build"
     log "built kube-apiserver $KUBERNETES_VERSION in $(elapsed_since "$start")"
+}
+
+# check_version BINARY VERSION: dies unless BINARY runs and its --version names VERSION.
+# The output is read whole, then matched: under pipefail, `BINARY --version | grep -q`
+# fails when grep exits before BINARY has written its last line (it dies of SIGPIPE):
+# etcd writes four, and on a busy machine one check in ten failed so.
+check_version() {
+    local output
+    output="$("$1" --version 2>&1)" || true
+    [[ "$output" == *"$2"* ]] ||
+        die "the built ${1##*/} does not run or reports another version: $output"
 }
 
 # etcd from go.etcd.io/etcd/server/v3: its go.mod replaces its sibling modules
@@ -180,7 +186,7 @@ install_kube_apiserver() {
 # versions are the ones released with it).
 install_etcd() {
     is_complete "$ETCD_HOME" && return 0
-    local build start module version
+    local build start module
     log "fetching go.etcd.io/etcd/server/v3@v$ETCD_VERSION from the Go module proxy"
     build="$(go_module_copy "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "etcd-$ETCD_VERSION")"
     local edits=()
@@ -194,9 +200,7 @@ install_etcd() {
     mkdir -p -- "$ETCD_HOME.partial"
     (cd -- "$build" && go_env go build -mod=mod -trimpath -ldflags "-s -w" \
         -o "$ETCD_HOME.partial/etcd" .)
-    version="$("$ETCD_HOME.partial/etcd" --version 2>&1)" || true
-    [[ "$version" == *"$ETCD_VERSION"* ]] ||
-        die "the built etcd does not run or reports another version: $version"
+    check_version "$ETCD_HOME.partial/etcd" "$ETCD_VERSION"
     finish "$ETCD_HOME"
     rm -rf -- "$build"
     log "built etcd $ETCD_VERSION in $(elapsed_since "$start")"

@@ -54,13 +54,7 @@ kafka_java() {
 }
 
 # The pid in the pid file, if that process is still our broker.
-running_pid() {
-    local pid
-    pid="$(cat -- "$KAFKA_PIDFILE" 2>/dev/null)" || return 1
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$KAFKA_CONFIG"* ]] &&
-        printf '%s' "$pid"
-}
+running_pid() { pid_alive "$KAFKA_PIDFILE" "$KAFKA_CONFIG"; }
 
 port_open() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

@@ -170,6 +170,18 @@ with_lock() {
     )
 }
 
+# pid_alive PIDFILE PATTERN: prints the pid in PIDFILE if that process lives and its
+# command line contains PATTERN (a recycled pid is not ours). The command line is read
+# whole, then matched: piped into `grep -q`, under pipefail, it could fail when grep
+# exits before the last of a long command line is written.
+pid_alive() {
+    local pid
+    pid="$(cat -- "$1" 2>/dev/null)" || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$2"* ]] &&
+        printf '%s' "$pid"
+}
+
 # Whether PID has exited. A zombie has: its parent (often init, once this script
 # has exited) may take its time to reap it, or never do so in some containers. But
 # a zombie leader whose other threads are still being torn down has not: they hold
